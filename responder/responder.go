@@ -1,0 +1,189 @@
+package responder
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+)
+
+// A Verdict is what the kernel does with a queued packet once it was handled.
+type Verdict uint8
+
+const (
+	// Accept lets the packet continue untouched (no binding: the daemon is
+	// invisible there).
+	Accept Verdict = iota
+	// Drop ends the packet: bound VMs' bootstrap traffic never leaves the host.
+	Drop
+)
+
+func (v Verdict) String() string {
+	if v == Accept {
+		return "accept"
+	}
+	return "drop"
+}
+
+// A Packet is one packet taken from a queue.
+type Packet struct {
+	ID          uint32
+	InIndex     int              // input interface index, 0 when unknown
+	PhysInIndex int              // physical input (bridge port) index, 0 when unknown
+	HwAddr      net.HardwareAddr // source MAC the kernel saw, nil when unknown
+	Payload     []byte           // starts at the IP header
+}
+
+// TapIndex returns the index of the interface the packet's binding is looked
+// up by: the physical input interface when the kernel gives one (a TAP on a
+// bridge), otherwise the input interface.
+func (p *Packet) TapIndex() int {
+	if p.PhysInIndex != 0 {
+		return p.PhysInIndex
+	}
+	return p.InIndex
+}
+
+// A Source yields the packets of one queue.
+type Source interface {
+	// Run takes packets until ctx is done, calls handle for each and sets
+	// the verdict handle returns: exactly one verdict per packet.
+	Run(ctx context.Context, handle func(*Packet) Verdict) error
+}
+
+// A Sender writes complete Ethernet frames onto an interface.
+type Sender interface {
+	Send(ifindex int, frame []byte) error
+}
+
+// Bindings gives the current snapshot of the binding table.
+type Bindings interface {
+	Snapshot() *binding.Snapshot
+}
+
+// A Kind names the protocol a queue carries.
+type Kind uint8
+
+const (
+	KindDHCPv4 Kind = iota
+	KindRS
+	KindNS
+	KindDHCPv6
+	numKinds
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindDHCPv4:
+		return "dhcpv4"
+	case KindRS:
+		return "rs"
+	case KindNS:
+		return "ns"
+	case KindDHCPv6:
+		return "dhcpv6"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// IPv6Mode is how VMs get their IPv6 configuration.
+type IPv6Mode uint8
+
+const (
+	ModeSLAAC       IPv6Mode = iota // RA only
+	ModeSLAACDHCPv6                 // RA with O flag, DHCPv6 Information-Request
+	ModeDHCPv6                      // RA with M flag, stateful DHCPv6
+)
+
+// Options is the protocol configuration of the responder. It is replaced
+// as a whole on reload.
+type Options struct {
+	// DHCPv4
+	LeaseTime    time.Duration // option 51
+	RenewalTime  time.Duration // option 58 (T1); T2 is 7/8 of LeaseTime
+	ServerIP     netip.Addr    // server identifier when not on-link
+	ServerOnLink bool          // use the binding's gateway (or the subnet's first address)
+	Nameservers  []netip.Addr
+	Domain       string
+
+	// IPv6
+	IPv6         bool
+	Mode         IPv6Mode
+	RAPeriod     time.Duration
+	Nameservers6 []netip.Addr
+	Domains6     []string
+}
+
+// A Responder answers the packets of every queue from the binding table.
+type Responder struct {
+	bindings Bindings
+	sender   Sender
+	log      *slog.Logger
+	opts     atomic.Pointer[Options]
+	Stats    Stats
+}
+
+// New returns a responder that looks bindings up in b and writes replies
+// through s.
+func New(b Bindings, s Sender, opts Options, log *slog.Logger) *Responder {
+	r := &Responder{bindings: b, sender: s, log: log}
+	r.SetOptions(opts)
+	return r
+}
+
+// SetOptions replaces the options used for packets handled from now on.
+func (r *Responder) SetOptions(o Options) {
+	r.opts.Store(&o)
+}
+
+// Options returns the options in use.
+func (r *Responder) Options() Options { return *r.opts.Load() }
+
+// Serve answers the packets of src as kind until ctx is done.
+func (r *Responder) Serve(ctx context.Context, kind Kind, src Source) error {
+	h := r.Handler(kind)
+	if err := src.Run(ctx, h); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("responder: %s queue: %w", kind, err)
+	}
+	return nil
+}
+
+// Handler returns the function that decides the verdict of one packet of
+// the given kind, answering it on the way.
+func (r *Responder) Handler(kind Kind) func(*Packet) Verdict {
+	return func(p *Packet) (v Verdict) {
+		a, ok := r.bindings.Snapshot().ByIndex(p.TapIndex())
+		if !ok {
+			r.Stats.count(kind, OutcomeUnknownTAP)
+			return Accept
+		}
+		// A bound TAP's packet is dropped whatever happens below, even if a
+		// bug panics half-way through the reply.
+		defer func() {
+			if e := recover(); e != nil {
+				r.Stats.count(kind, OutcomeError)
+				r.log.Error("panic while handling packet", "QUEUE", kind.String(), "TAP", a.Name, "panic", fmt.Sprint(e))
+				v = Drop
+			}
+		}()
+		o := r.opts.Load()
+		var out Outcome
+		switch kind {
+		case KindDHCPv4:
+			out = r.handleDHCPv4(p, a, o)
+		case KindRS:
+			out = r.handleRS(p, a, o)
+		case KindNS:
+			out = r.handleNS(p, a, o)
+		case KindDHCPv6:
+			out = r.handleDHCPv6(p, a, o)
+		}
+		r.Stats.count(kind, out)
+		return Drop
+	}
+}

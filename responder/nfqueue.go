@@ -1,0 +1,191 @@
+package responder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+
+	nfqueue "github.com/florianl/go-nfqueue/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultMaxQueueLen is how many packets the kernel holds for a queue
+// before it applies the fail-open policy: room for a burst of a thousand
+// VMs booting at once, at a few hundred bytes each.
+const DefaultMaxQueueLen = 1024
+
+// maxConsecutiveErrors is how many socket errors in a row, with no packet
+// in between, make a queue give up instead of logging forever.
+const maxConsecutiveErrors = 1000
+
+// A Queue is a Source reading one NFQUEUE queue of the host's (or the
+// calling thread's) network namespace.
+//
+// The queue is configured fail-open: when it is full the kernel accepts
+// the packets it cannot queue instead of dropping them. The trade-off is
+// that under overload some bootstrap requests escape to the bridge or the
+// uplink rather than being lost; a DHCP server elsewhere on the segment
+// could then answer them, but a VM never hangs because the daemon is slow.
+// Bypass while the daemon is not running at all is the rule's
+// --queue-bypass, not a queue setting.
+type Queue struct {
+	num  uint16
+	nf   *nfqueue.Nfqueue
+	log  *slog.Logger
+	used atomic.Bool
+}
+
+// A QueueOption changes how OpenQueue sets a queue up.
+type QueueOption func(*nfqueue.Config)
+
+// WithMaxQueueLen sets how many packets the kernel holds for the queue.
+func WithMaxQueueLen(n uint32) QueueOption {
+	return func(c *nfqueue.Config) { c.MaxQueueLen = n }
+}
+
+// WithNetNS opens the queue in the network namespace of the file
+// descriptor fd instead of the calling thread's.
+func WithNetNS(fd int) QueueOption {
+	return func(c *nfqueue.Config) { c.NetNS = fd }
+}
+
+// OpenQueue opens the netlink socket of queue num. The queue is bound,
+// and starts taking packets, when Run is called.
+func OpenQueue(num uint16, log *slog.Logger, opts ...QueueOption) (*Queue, error) {
+	cfg := nfqueue.Config{
+		NfQueue:      num,
+		MaxPacketLen: 0xffff,
+		MaxQueueLen:  DefaultMaxQueueLen,
+		Copymode:     nfqueue.NfQnlCopyPacket,
+		// No NfQaCfgFlagGSO: the kernel then hands over whole packets with
+		// complete checksums, which is what the decoders expect.
+		Flags:    nfqueue.NfQaCfgFlagFailOpen,
+		AfFamily: unix.AF_UNSPEC,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	nf, err := nfqueue.Open(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("responder: open queue %d: %w", num, err)
+	}
+	// Without NoENOBUFS an overflowing socket buffer makes every read fail
+	// until the socket is reopened; with it the kernel just drops (or, being
+	// fail-open, accepts) what did not fit.
+	if err := nf.SetOption(netlink.NoENOBUFS, true); err != nil {
+		nf.Close()
+		return nil, fmt.Errorf("responder: queue %d: set NoENOBUFS: %w", num, err)
+	}
+	return &Queue{num: num, nf: nf, log: log.With("QUEUE", int(num))}, nil
+}
+
+// Num returns the queue number.
+func (q *Queue) Num() uint16 { return q.num }
+
+// Run binds the queue, calls handle for every packet until ctx is done and
+// sets the verdict handle returns, exactly once per packet. It closes the
+// queue before returning, so a Queue runs once.
+func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
+	if q.used.Swap(true) {
+		return fmt.Errorf("responder: queue %d: Run called twice", q.num)
+	}
+	// The library's receive loop must see its context end before the socket
+	// is closed; otherwise the error function is fed errors of a closed
+	// socket.
+	ctx, cancel := context.WithCancel(ctx)
+	defer q.nf.Close()
+	defer cancel()
+
+	failed := make(chan error, 1)
+	errCount := 0
+	onError := func(err error) int {
+		if ctx.Err() != nil {
+			return 1
+		}
+		var opErr *netlink.OpError
+		switch {
+		case errors.Is(err, unix.ENOBUFS):
+			q.log.Warn("queue overflow, kernel dropped/accepted packets", "error", err)
+			return 0
+		case errors.As(err, &opErr) && opErr.Timeout():
+			return 0
+		}
+		errCount++
+		q.log.Error("reading queue failed", "error", err)
+		if errCount >= maxConsecutiveErrors {
+			failed <- fmt.Errorf("responder: queue %d: %d read errors in a row, last: %w", q.num, errCount, err)
+			return 1
+		}
+		return 0
+	}
+	onPacket := func(a nfqueue.Attribute) int {
+		errCount = 0
+		q.serve(a, handle)
+		return 0
+	}
+	if err := q.nf.RegisterWithErrorFunc(ctx, onPacket, onError); err != nil {
+		return fmt.Errorf("responder: bind queue %d: %w", q.num, err)
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-failed:
+		return err
+	}
+}
+
+// serve hands one queued packet to handle and sets its verdict, whatever
+// happens in between.
+func (q *Queue) serve(a nfqueue.Attribute, handle func(*Packet) Verdict) {
+	if a.PacketID == nil {
+		q.log.Error("queued packet without an ID: no verdict possible")
+		return
+	}
+	id := *a.PacketID
+	// The Handler drops a bound TAP's packet itself even when it panics; a
+	// panic that escapes it happened before any binding was known, and
+	// accepting keeps the daemon invisible.
+	v := Accept
+	defer func() {
+		if e := recover(); e != nil {
+			q.log.Error("panic while handling packet", "ID", id, "panic", fmt.Sprint(e))
+			v = Accept
+		}
+		if err := q.nf.SetVerdict(id, nfVerdict(v)); err != nil {
+			q.log.Error("setting verdict failed", "ID", id, "verdict", v.String(), "error", err)
+		}
+	}()
+	p := packetFromAttribute(id, a)
+	v = handle(&p)
+}
+
+// packetFromAttribute converts the library's attribute, whose fields are
+// nil when the kernel did not send them, into a Packet. The library already
+// gives each packet its own copy of the payload, so it is not copied again.
+func packetFromAttribute(id uint32, a nfqueue.Attribute) Packet {
+	p := Packet{ID: id}
+	if a.InDev != nil {
+		p.InIndex = int(*a.InDev)
+	}
+	if a.PhysInDev != nil {
+		p.PhysInIndex = int(*a.PhysInDev)
+	}
+	if a.HwAddr != nil && len(*a.HwAddr) >= 6 {
+		p.HwAddr = net.HardwareAddr((*a.HwAddr)[:6])
+	}
+	if a.Payload != nil {
+		p.Payload = *a.Payload
+	}
+	return p
+}
+
+func nfVerdict(v Verdict) int {
+	if v == Drop {
+		return nfqueue.NfDrop
+	}
+	return nfqueue.NfAccept
+}

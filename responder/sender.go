@@ -1,0 +1,81 @@
+package responder
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// A PacketSender is the Sender that writes frames onto TAPs through one
+// AF_PACKET socket.
+//
+// One raw socket serves every interface: each frame names its interface in
+// the sendto address, so a TAP appearing or disappearing needs no socket to
+// be opened or closed (mdlayher/packet's Conn is bound to one interface,
+// which would mean a socket per TAP and bookkeeping on every link event).
+// The socket is opened with protocol 0, so the kernel delivers it no
+// incoming packets at all. sendto on one socket is safe from many
+// goroutines.
+type PacketSender struct {
+	mu sync.RWMutex // held for reading while sending, for writing by Close
+	fd int          // -1 once closed
+}
+
+var _ Sender = (*PacketSender)(nil)
+
+// NewSender opens the raw socket in the calling thread's network
+// namespace. It needs CAP_NET_RAW.
+func NewSender() (*PacketSender, error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("responder: open AF_PACKET socket: %w", err)
+	}
+	return &PacketSender{fd: fd}, nil
+}
+
+// Send writes frame, a complete Ethernet frame, onto the interface with
+// index ifindex. It never blocks: when the interface's queue is full the
+// frame is refused (EAGAIN) rather than stalling the queue loop behind one
+// slow TAP.
+func (s *PacketSender) Send(ifindex int, frame []byte) error {
+	if len(frame) < 14 {
+		return fmt.Errorf("responder: send on ifindex %d: frame of %d bytes is shorter than an Ethernet header", ifindex, len(frame))
+	}
+	addr := &unix.SockaddrLinklayer{
+		Ifindex: ifindex,
+		// The kernel reads the EtherType in network byte order: keeping the
+		// frame's two bytes in memory order does that on any host.
+		Protocol: binary.NativeEndian.Uint16(frame[12:14]),
+		Halen:    6,
+	}
+	copy(addr.Addr[:], frame[:6])
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.fd < 0 {
+		return fmt.Errorf("responder: send on ifindex %d: %w", ifindex, errSenderClosed)
+	}
+	if err := unix.Sendto(s.fd, frame, unix.MSG_DONTWAIT, addr); err != nil {
+		return fmt.Errorf("responder: send on ifindex %d: %w", ifindex, err)
+	}
+	return nil
+}
+
+// Close closes the socket; later Sends fail.
+func (s *PacketSender) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fd < 0 {
+		return nil
+	}
+	err := unix.Close(s.fd)
+	s.fd = -1
+	if err != nil {
+		return fmt.Errorf("responder: close AF_PACKET socket: %w", err)
+	}
+	return nil
+}
+
+var errSenderClosed = errors.New("sender closed")

@@ -1,8 +1,239 @@
 package responder
 
-import "github.com/nfdhcpd/nfdhcpd/binding"
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"time"
 
-// TODO(ipv6 helper): replace with the real handlers.
-func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome     { return OutcomeIgnored }
-func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options) Outcome     { return OutcomeIgnored }
-func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outcome { return OutcomeIgnored }
+	"github.com/insomniacslk/dhcp/dhcpv6"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/packets"
+)
+
+// Defaults used when the configuration leaves a duration at zero, so that a
+// zero Options still produces sensible packets.
+const (
+	v6DefaultRAPeriod  = 300 * time.Second
+	v6DefaultLeaseTime = 604800 * time.Second
+	v6DefaultRenewal   = 600 * time.Second
+	// v6MaxRouterLifetime is the largest router lifetime RFC 4861 §6.2.1
+	// allows.
+	v6MaxRouterLifetime = 9000 * time.Second
+	// The prefix lifetimes are radvd's defaults; they are raised to three
+	// RA periods when the period is very long, so that a VM never loses
+	// its address between two advertisements.
+	v6PrefixValid     = 86400 * time.Second
+	v6PrefixPreferred = 14400 * time.Second
+)
+
+// handleRS answers a Router Solicitation with a Router Advertisement sent
+// straight to the soliciting VM (RFC 4861 §6.2.6 allows unicast), or to
+// all nodes when it has no address yet.
+func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
+	if !o.IPv6 || !a.HasIPv6() {
+		return OutcomeIgnored
+	}
+	rs, err := packets.DecodeRS(p.Payload)
+	if err != nil {
+		r.log.Debug("refusing router solicitation", "TAP", a.Name, "error", err)
+		return OutcomeMalformed
+	}
+	if r.v6Spoofed(p, a, rs.SourceLL) {
+		r.log.Debug("dropping spoofed router solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "SRC", rs.Src.String())
+		return OutcomeSpoofed
+	}
+	params := v6RAParams(a, o)
+	if !rs.Src.IsUnspecified() {
+		params.Dst = rs.Src
+		params.DstMAC = v6ClientMAC(p, rs.SourceLL, a)
+	}
+	frame, err := packets.BuildRA(params)
+	if err != nil {
+		r.log.Error("building router advertisement failed", "TAP", a.Name, "error", err)
+		return OutcomeError
+	}
+	return r.v6Send(a, frame, "router advertisement")
+}
+
+// handleNS answers a Neighbor Solicitation for an address the host stands
+// in for: the router's link-local address, the IPv6 gateway, and every
+// other address of the VM's prefix (userspace proxy NDP). The VM's own
+// address is never answered, so its Duplicate Address Detection succeeds;
+// DAD probes for the host's addresses are answered, telling the VM they
+// are taken.
+func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options) Outcome {
+	if !o.IPv6 || !a.HasIPv6() {
+		return OutcomeIgnored
+	}
+	ns, err := packets.DecodeNS(p.Payload)
+	if err != nil {
+		r.log.Debug("refusing neighbor solicitation", "TAP", a.Name, "error", err)
+		return OutcomeMalformed
+	}
+	if r.v6Spoofed(p, a, ns.SourceLL) {
+		r.log.Debug("dropping spoofed neighbor solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TARGET", ns.Target.String())
+		return OutcomeSpoofed
+	}
+	if !v6HostOwns(a, ns.Target) {
+		return OutcomeIgnored
+	}
+	params := packets.NAParams{RouterMAC: a.IndevMAC, Target: ns.Target, Router: true}
+	if !ns.IsDAD() {
+		params.Dst = ns.Src
+		params.DstMAC = v6ClientMAC(p, ns.SourceLL, a)
+	}
+	frame, err := packets.BuildNA(params)
+	if err != nil {
+		r.log.Error("building neighbor advertisement failed", "TAP", a.Name, "TARGET", ns.Target.String(), "error", err)
+		return OutcomeError
+	}
+	return r.v6Send(a, frame, "neighbor advertisement")
+}
+
+// v6HostOwns reports whether the host answers for target on a's TAP.
+func v6HostOwns(a *binding.Active, target netip.Addr) bool {
+	if target == a.EUI64 {
+		return false // the VM itself
+	}
+	if ll, err := binding.LinkLocal(a.IndevMAC); err == nil && target == ll {
+		return true
+	}
+	return target == a.Gateway6 || a.Subnet6.Contains(target)
+}
+
+// handleDHCPv6 answers DHCPv6 as the mode says: nothing in slaac mode,
+// Information-Request only in slaac+dhcpv6, everything in dhcpv6 mode where
+// the VM's address is its EUI64.
+func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outcome {
+	if !o.IPv6 || !a.HasIPv6() || o.Mode == ModeSLAAC {
+		return OutcomeIgnored
+	}
+	req, err := packets.DecodeDHCPv6(p.Payload)
+	if err != nil {
+		r.log.Debug("refusing DHCPv6 message", "TAP", a.Name, "error", err)
+		return OutcomeMalformed
+	}
+	// The DUID is not checked against the MAC: clients may build it from
+	// another interface or not from a MAC at all (DUID-UUID, DUID-EN).
+	if r.v6Spoofed(p, a, nil) {
+		r.log.Debug("dropping spoofed DHCPv6 message", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TYPE", req.Msg.MessageType.String())
+		return OutcomeSpoofed
+	}
+	if o.Mode != ModeDHCPv6 && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
+		return OutcomeIgnored
+	}
+	frame, err := packets.BuildDHCPv6Reply(req, v6DHCPParams(p, a, o))
+	if packets.IsDHCPv6NoReply(err) {
+		r.log.Debug("DHCPv6 message needs no reply", "TAP", a.Name, "reason", err)
+		return OutcomeIgnored
+	}
+	if err != nil {
+		r.log.Error("building DHCPv6 reply failed", "TAP", a.Name, "TYPE", req.Msg.MessageType.String(), "error", err)
+		return OutcomeError
+	}
+	return r.v6Send(a, frame, "DHCPv6 reply")
+}
+
+// v6DHCPParams derives the DHCPv6 lease from the [dhcp] lease settings:
+// the address is valid and preferred for lease_lifetime, renewed after
+// lease_renewal (T1) and rebound after 7/8 of the lifetime (T2), as in
+// DHCPv4.
+func v6DHCPParams(p *Packet, a *binding.Active, o *Options) packets.DHCPv6Params {
+	lease := v6OrDefault(o.LeaseTime, v6DefaultLeaseTime)
+	t2 := lease / 8 * 7
+	t1 := min(v6OrDefault(o.RenewalTime, v6DefaultRenewal), t2)
+	params := packets.DHCPv6Params{
+		ServerMAC:         a.IndevMAC,
+		ClientMAC:         v6ClientMAC(p, nil, a),
+		OnLink:            a.Subnet6,
+		T1:                t1,
+		T2:                t2,
+		PreferredLifetime: lease,
+		ValidLifetime:     lease,
+		DNS:               o.Nameservers6,
+		Domains:           o.Domains6,
+	}
+	if o.Mode == ModeDHCPv6 {
+		params.Address = a.EUI64
+	}
+	return params
+}
+
+// v6RAParams describes the Router Advertisement of a's TAP, to all nodes.
+// In dhcpv6 mode the prefix is announced without the autonomous flag, so
+// that the VM takes its address from DHCPv6 only. The router lifetime is
+// three RA periods capped at 9000 s (RFC 4861 §6.2.1), 0 on a private
+// network; RDNSS and DNSSL live three RA periods (RFC 8106 §5.1).
+func v6RAParams(a *binding.Active, o *Options) packets.RAParams {
+	period := v6OrDefault(o.RAPeriod, v6DefaultRAPeriod)
+	params := packets.RAParams{
+		RouterMAC:         a.IndevMAC,
+		Managed:           o.Mode == ModeDHCPv6,
+		Other:             o.Mode != ModeSLAAC,
+		RouterLifetime:    min(3*period, v6MaxRouterLifetime),
+		Prefix:            a.Subnet6,
+		Autonomous:        o.Mode != ModeDHCPv6,
+		ValidLifetime:     max(v6PrefixValid, 3*period),
+		PreferredLifetime: max(v6PrefixPreferred, 3*period),
+		DNS:               o.Nameservers6,
+		Domains:           o.Domains6,
+		DNSLifetime:       3 * period,
+		MTU:               a.MTU,
+	}
+	if a.Private {
+		params.RouterLifetime = 0
+	}
+	return params
+}
+
+// v6Spoofed reports whether a packet comes from another MAC than the
+// binding's, judged by the Ethernet source the kernel saw and the
+// link-layer address the packet claims (nil when it claims none).
+func (r *Responder) v6Spoofed(p *Packet, a *binding.Active, claimed net.HardwareAddr) bool {
+	if a.MACSpoof {
+		return false
+	}
+	if p.HwAddr != nil && !bytes.Equal(p.HwAddr, a.MAC) {
+		return true
+	}
+	return claimed != nil && !bytes.Equal(claimed, a.MAC)
+}
+
+// v6ClientMAC is the Ethernet destination of a unicast reply: the
+// link-layer address the VM announced, else the source the kernel saw,
+// else the binding's MAC.
+func v6ClientMAC(p *Packet, claimed net.HardwareAddr, a *binding.Active) net.HardwareAddr {
+	switch {
+	case claimed != nil:
+		return claimed
+	case p.HwAddr != nil:
+		return p.HwAddr
+	}
+	return a.MAC
+}
+
+// v6Send writes frame onto a's TAP.
+func (r *Responder) v6Send(a *binding.Active, frame []byte, what string) Outcome {
+	if err := r.sender.Send(a.TapIndex, frame); err != nil {
+		r.log.Error("sending reply failed", "TAP", a.Name, "REPLY", what, "error", err)
+		return OutcomeError
+	}
+	r.log.Debug("sent reply", "TAP", a.Name, "REPLY", what)
+	return OutcomeAnswered
+}
+
+func v6OrDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func v6MACString(mac net.HardwareAddr) string {
+	if mac == nil {
+		return "unknown"
+	}
+	return mac.String()
+}

@@ -5,4 +5,40 @@
 // writing of binding files for hooks.
 //
 // Package binding knows nothing of packets or queues.
+//
+// # File format
+//
+// A binding file is named after the TAP interface and holds KEY=VALUE lines
+// as a shell would read them: blank lines and lines starting with '#' are
+// skipped, an "export " prefix is tolerated, values may be single-quoted
+// (literal) or double-quoted (with the escapes \" \\ \$ and \`), and an
+// unquoted '#' after whitespace starts a comment. Unlike a shell, nothing is
+// expanded and spaces inside an unquoted value are kept, as the original
+// daemon did. An empty value means unset; when a key appears twice the last
+// line wins; unknown keys are ignored. Files over 64 KiB, lines over 4096
+// bytes and NUL bytes are refused.
+//
+// Every understood value is validated, and MAC is required:
+//
+//   - INDEV, UPLINK, UPLINK6 and the file name: interface names (ValidName).
+//   - MAC: a 48-bit unicast MAC, not all zero.
+//   - IP, GATEWAY: IPv4 addresses; IP must lie inside SUBNET when both are
+//     given (a binding that contradicts itself is refused rather than
+//     guessed at).
+//   - SUBNET, SUBNET6: an IPv4 network and an IPv6 prefix in CIDR notation,
+//     stored masked. Without EUI64, SUBNET6 must be /64 or shorter, since the
+//     address is then derived from MAC (modified EUI-64).
+//   - GATEWAY6, EUI64: IPv6 addresses; EUI64 must lie inside SUBNET6.
+//   - MTU: 1280..65535 when SUBNET6 is set (the IPv6 minimum link MTU), else
+//     576..65535.
+//   - PRIVATE, MACSPOOF: set by any non-empty value except 0, no, false and
+//     off (any letter case). The original daemon took every non-empty value
+//     as set; those four spellings can only mean the opposite.
+//   - HOSTNAME: at most 253 printable ASCII characters, no spaces.
+//   - TAGS: UTF-8 text without control characters other than tab.
+//   - TABLE: a routing table number 1..4294967295 or an rt_tables name of
+//     letters, digits, '_', '.' and '-'.
+//
+// Errors name the file and line, as in
+// `binding: tap0:3: MAC "zz": invalid (want a 48-bit MAC such as 52:54:00:12:34:56)`.
 package binding

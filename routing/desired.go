@@ -1,0 +1,174 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+)
+
+// Desired returns the kernel state that cfg's role and the active bindings
+// call for. It is a pure function of its arguments.
+//
+// A binding that cannot be routed (its TABLE does not resolve) is left out
+// and reported in the returned error; the state of every other binding and
+// of the node is still complete, so the caller should apply it anyway.
+func Desired(cfg Config, bindings []*binding.Active) (State, error) {
+	var s State
+	s.Filter = &Filter{}
+	var errs []error
+	table, err := cfg.Tables.Resolve(cfg.tableOrDefault())
+	if err != nil {
+		errs = append(errs, fmt.Errorf("routing: config table: %w", err))
+	} else {
+		node(&s, &cfg, table)
+	}
+	for _, b := range bindings {
+		if err := perBinding(&s, &cfg, &b.Binding); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.normalize()
+	return s, errors.Join(errs...)
+}
+
+func ipv4Sysctl(dev, key, value string) Sysctl {
+	return Sysctl{Name: "net/ipv4/conf/" + dev + "/" + key, Value: value}
+}
+
+func ipv6Sysctl(dev, key, value string) Sysctl {
+	return Sysctl{Name: "net/ipv6/conf/" + dev + "/" + key, Value: value}
+}
+
+// node adds the node-level state of cfg's role: the three snippets of the
+// routed setup.
+func node(s *State, cfg *Config, table int) {
+	role := cfg.Role
+	if role == "" || role == RoleNone {
+		return
+	}
+	up, up6 := cfg.Uplink, cfg.uplink6()
+	if cfg.Subnet.IsValid() && up != "" {
+		subnet := cfg.Subnet.Masked()
+		if role.isVMC() {
+			// Traffic arriving from the router is routed through the VM table.
+			s.Rules = append(s.Rules, Rule{IIF: up, Table: table, Priority: NodeRulePriority})
+			// VM-to-VM traffic goes straight through the uplink.
+			s.Routes = append(s.Routes, Route{Dst: subnet, Dev: up, Table: table})
+			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"))
+		}
+		switch role {
+		case RoleVMC:
+			// The host reaches VMs on other hosts.
+			s.Routes = append(s.Routes, Route{Dst: subnet, Dev: up, Table: MainTable})
+			if cfg.Gateway.IsValid() {
+				s.Routes = append(s.Routes, Route{Dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0), Via: cfg.Gateway, Dev: up, Table: table})
+			}
+			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "forwarding", "1"))
+			if cfg.ARPIP.IsValid() {
+				s.Filter.ARPSenders = append(s.Filter.ARPSenders, ARPSender{Dev: up, Sender: cfg.ARPIP})
+			}
+		case RoleGateway:
+			s.Addrs = append(s.Addrs, Addr{Prefix: netip.PrefixFrom(cfg.Gateway, subnet.Bits()), Dev: up})
+		case RoleVMCGateway:
+			// The host reaches its own and other hosts' VMs through the VM table.
+			s.Rules = append(s.Rules, Rule{To: subnet, Table: table, Priority: NodeRulePriority})
+			s.Addrs = append(s.Addrs, Addr{Prefix: netip.PrefixFrom(cfg.Gateway, 32), Dev: up})
+		}
+		if role.isGateway() {
+			// A router forwards between every interface, the WAN included.
+			s.Sysctls = append(s.Sysctls, Sysctl{Name: "net/ipv4/conf/all/forwarding", Value: "1"})
+			if cfg.WAN != "" {
+				s.Filter.Masquerade = append(s.Filter.Masquerade, Masquerade{Source: subnet, Dev: cfg.WAN})
+			}
+		}
+	}
+	if cfg.Subnet6.IsValid() && up6 != "" {
+		subnet6 := cfg.Subnet6.Masked()
+		// IPv6 forwarding is a host-wide switch in Linux.
+		s.Sysctls = append(s.Sysctls, Sysctl{Name: "net/ipv6/conf/all/forwarding", Value: "1"})
+		if role.isVMC() {
+			s.Rules = append(s.Rules, Rule{V6: true, IIF: up6, Table: table, Priority: NodeRulePriority})
+			s.Routes = append(s.Routes, Route{Dst: subnet6, Dev: up6, Table: table})
+			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"))
+		}
+		switch role {
+		case RoleVMC:
+			s.Routes = append(s.Routes, Route{Dst: subnet6, Dev: up6, Table: MainTable})
+			if cfg.Gateway6.IsValid() {
+				s.Routes = append(s.Routes, Route{Dst: netip.PrefixFrom(netip.IPv6Unspecified(), 0), Via: cfg.Gateway6, Dev: up6, Table: table})
+			}
+		case RoleGateway:
+			s.Addrs = append(s.Addrs, Addr{Prefix: netip.PrefixFrom(cfg.Gateway6, subnet6.Bits()), Dev: up6})
+		case RoleVMCGateway:
+			s.Rules = append(s.Rules, Rule{V6: true, To: subnet6, Table: table, Priority: NodeRulePriority})
+			s.Addrs = append(s.Addrs, Addr{Prefix: netip.PrefixFrom(cfg.Gateway6, 128), Dev: up6})
+		}
+	}
+}
+
+// perBinding adds the state of one VM NIC: its rules, host routes, proxy
+// neighbour, TAP sysctls, ARP sender rewriting and antispoof filter.
+func perBinding(s *State, cfg *Config, b *binding.Binding) error {
+	tableName := b.Table
+	if tableName == "" {
+		tableName = cfg.tableOrDefault()
+	}
+	table, err := cfg.Tables.Resolve(tableName)
+	if err != nil {
+		return fmt.Errorf("routing: %s: TABLE: %w", b.Name, err)
+	}
+	tap := b.Name
+	up := cfg.Uplink
+	if b.Uplink != "" {
+		up = b.Uplink
+	}
+	up6 := cfg.uplink6()
+	if b.Uplink6 != "" {
+		up6 = b.Uplink6
+	} else if b.Uplink != "" {
+		up6 = b.Uplink
+	}
+
+	if b.IP.IsValid() {
+		host := netip.PrefixFrom(b.IP, 32)
+		route := Route{Dst: host, Dev: tap, Table: table}
+		s.Rules = append(s.Rules, Rule{IIF: tap, Table: table, Priority: BindingRulePriority})
+		s.Routes = append(s.Routes, route)
+		s.Sysctls = append(s.Sysctls,
+			ipv4Sysctl(tap, "proxy_arp", "1"),
+			ipv4Sysctl(tap, "forwarding", "1"))
+		gw := b.Gateway
+		if !gw.IsValid() {
+			gw = cfg.Gateway
+		}
+		if gw.IsValid() {
+			s.Filter.ARPSenders = append(s.Filter.ARPSenders, ARPSender{Dev: tap, Sender: gw})
+		}
+		if up != "" {
+			// The uplink answers the router's ARP requests for the VM.
+			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"))
+			s.Announce = append(s.Announce, Announcement{Addr: b.IP, Dev: up, Route: route})
+		}
+	}
+	if b.EUI64.IsValid() {
+		host := netip.PrefixFrom(b.EUI64, 128)
+		route := Route{Dst: host, Dev: tap, Table: table}
+		s.Rules = append(s.Rules, Rule{V6: true, IIF: tap, Table: table, Priority: BindingRulePriority})
+		s.Routes = append(s.Routes, route)
+		// The responder answers the VM's neighbour solicitations itself.
+		s.Sysctls = append(s.Sysctls, ipv6Sysctl(tap, "proxy_ndp", "0"))
+		if up6 != "" {
+			s.Neighs = append(s.Neighs, ProxyNeigh{Addr: b.EUI64, Dev: up6})
+			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"))
+			s.Announce = append(s.Announce, Announcement{Addr: b.EUI64, Dev: up6, Route: route})
+		}
+	}
+	if cfg.Antispoof {
+		s.Filter.Antispoof = append(s.Filter.Antispoof,
+			Antispoof{Dev: tap, Source: b.IP},
+			Antispoof{Dev: tap, V6: true, Source: b.EUI64})
+	}
+	return nil
+}

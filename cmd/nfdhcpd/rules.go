@@ -137,14 +137,14 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return fmt.Errorf("rules: %w: %w", err, errUsage)
 	}
 	if fs.NArg() != 0 {
 		fs.Usage()
-		return fmt.Errorf("rules: unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("rules: unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
 	if !contains(rulesFormats, *format) {
-		return fmt.Errorf("rules: -format %q is not one of %s", *format, strings.Join(rulesFormats, ", "))
+		return fmt.Errorf("rules: -format %q is not one of %s: %w", *format, strings.Join(rulesFormats, ", "), errUsage)
 	}
 	taps, err := tapPatterns(*tapList)
 	if err != nil {
@@ -202,7 +202,7 @@ func tapPatterns(list string) ([]string, error) {
 		p = strings.TrimSpace(p)
 		name := strings.TrimSuffix(p, "+")
 		if name == "" || len(name) > 15 || strings.ContainsAny(name, " \t/:\"'+*") {
-			return nil, fmt.Errorf("rules: -taps: %q is not an interface name pattern", p)
+			return nil, fmt.Errorf("rules: -taps: %q is not an interface name pattern: %w", p, errUsage)
 		}
 		taps = append(taps, p)
 	}

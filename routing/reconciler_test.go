@@ -275,7 +275,6 @@ func describeFrames(t *testing.T, frames []sentFrame) []string {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
 func TestRunSyncsOnChangesAndRetries(t *testing.T) {
 	cfg := vmcConfig()
 	k := newFakeKernel()

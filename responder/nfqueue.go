@@ -83,6 +83,15 @@ func OpenQueue(num uint16, log *slog.Logger, opts ...QueueOption) (*Queue, error
 	return &Queue{num: num, nf: nf, log: log.With("QUEUE", int(num))}, nil
 }
 
+// Close releases a queue that was opened but will not be run. Once Run
+// has started, Run closes the queue itself when its context ends.
+func (q *Queue) Close() error {
+	if q.used.Swap(true) {
+		return nil
+	}
+	return q.nf.Close()
+}
+
 // Num returns the queue number.
 func (q *Queue) Num() uint16 { return q.num }
 

@@ -1,0 +1,115 @@
+package responder_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/vishvananda/netns"
+)
+
+// nfqRequireRoot skips a test that needs root, or fails it under CI=true
+// where a missing prerequisite must not pass silently.
+func nfqRequireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("need root to create network namespaces (CI=true: not skipping)")
+	}
+	t.Skipf("skipping: need root to create network namespaces")
+}
+
+// nfqRun runs a command and fails the test with its output on error.
+func nfqRun(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		if os.Getenv("CI") != "true" && strings.Contains(string(out), "not permitted") {
+			t.Skipf("skipping: %s: %s", strings.Join(args, " "), out)
+		}
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// An nfqLink is two namespaces joined by a veth pair: the daemon side
+// (Near, interface near0, 192.0.2.1) and the VM side (Far, interface
+// far0, 192.0.2.2).
+type nfqLink struct {
+	Near, Far string
+}
+
+// nfqNewLink creates the namespaces and the veth pair; t.Cleanup deletes
+// them.
+func nfqNewLink(t *testing.T) nfqLink {
+	t.Helper()
+	nfqRequireRoot(t)
+	var b [4]byte
+	rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
+	l := nfqLink{Near: "nfq-daemon-near-" + suffix, Far: "nfq-daemon-far-" + suffix}
+	for _, ns := range []string{l.Near, l.Far} {
+		nfqRun(t, "ip", "netns", "add", ns)
+		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		nfqRun(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	}
+	// Created inside Near with its peer moved straight to Far: the root
+	// namespace never sees either end.
+	nfqRun(t, "ip", "-n", l.Near, "link", "add", "near0", "type", "veth", "peer", "name", "far0", "netns", l.Far)
+	nfqRun(t, "ip", "-n", l.Near, "addr", "add", "192.0.2.1/24", "dev", "near0")
+	nfqRun(t, "ip", "-n", l.Far, "addr", "add", "192.0.2.2/24", "dev", "far0")
+	nfqRun(t, "ip", "-n", l.Near, "link", "set", "near0", "up")
+	nfqRun(t, "ip", "-n", l.Far, "link", "set", "far0", "up")
+	return l
+}
+
+// nfqInNS runs fn on a thread switched into the namespace name: sockets
+// fn creates belong to that namespace for good.
+func nfqInNS(t *testing.T, name string, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("get current netns: %v", err)
+	}
+	defer orig.Close()
+	ns, err := netns.GetFromName(name)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("open netns %s: %v", name, err)
+	}
+	defer ns.Close()
+	if err := netns.Set(ns); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("enter netns %s: %v", name, err)
+	}
+	defer func() {
+		// A thread that cannot go back stays locked, and dies with its
+		// goroutine instead of serving others in the wrong namespace.
+		if err := netns.Set(orig); err != nil {
+			t.Errorf("restore netns: %v", err)
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	fn()
+}
+
+// nfqInterface returns the interface name inside namespace ns.
+func nfqInterface(t *testing.T, ns, name string) *net.Interface {
+	t.Helper()
+	var ifi *net.Interface
+	var err error
+	nfqInNS(t, ns, func() { ifi, err = net.InterfaceByName(name) })
+	if err != nil {
+		t.Fatalf("interface %s in %s: %v", name, ns, err)
+	}
+	return ifi
+}

@@ -1,0 +1,196 @@
+package responder_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vishvananda/netns"
+
+	"github.com/nfdhcpd/nfdhcpd/responder"
+)
+
+// nfqSeen is what the handler learnt of one queued packet.
+type nfqSeen struct {
+	Payload     string
+	InIndex     int
+	PhysInIndex int
+	HwAddr      string
+}
+
+// TestQueueVerdicts sends UDP packets to port 67 through a real NFQUEUE
+// rule and checks that each reaches the handler with its interfaces and
+// that the verdict decides whether the listening socket gets it.
+func TestQueueVerdicts(t *testing.T) {
+	l := nfqNewLink(t)
+	const queueNum = 4242
+	nfqRun(t, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
+		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNum))
+	near0 := nfqInterface(t, l.Near, "near0")
+	far0 := nfqInterface(t, l.Far, "far0")
+
+	var listener net.PacketConn
+	var err error
+	nfqInNS(t, l.Near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
+	if err != nil {
+		t.Fatalf("listen in %s: %v", l.Near, err)
+	}
+	defer listener.Close()
+
+	ns, err := netns.GetFromName(l.Near)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	q, err := responder.OpenQueue(queueNum, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)))
+	if err != nil {
+		t.Fatalf("OpenQueue: %v", err)
+	}
+	if q.Num() != queueNum {
+		t.Errorf("Num() = %d, want %d", q.Num(), queueNum)
+	}
+
+	var mu sync.Mutex
+	var seen []nfqSeen
+	handle := func(p *responder.Packet) responder.Verdict {
+		mu.Lock()
+		defer mu.Unlock()
+		// The payload starts at the IPv4 header (20 bytes here), then UDP (8).
+		seen = append(seen, nfqSeen{Payload: string(p.Payload[28:]), InIndex: p.InIndex, PhysInIndex: p.PhysInIndex, HwAddr: p.HwAddr.String()})
+		if strings.HasPrefix(string(p.Payload[28:]), "drop") {
+			return responder.Drop
+		}
+		if strings.HasPrefix(string(p.Payload[28:]), "panic") {
+			panic("handler failure")
+		}
+		return responder.Accept
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- q.Run(ctx, handle) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-runErr:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("Run did not return within 5s of cancel")
+		}
+	}()
+
+	var conn net.Conn
+	nfqInNS(t, l.Far, func() {
+		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
+	})
+	if err != nil {
+		t.Fatalf("dial from %s: %v", l.Far, err)
+	}
+	defer conn.Close()
+
+	// Registration is asynchronous to Run's start: resend the first packet
+	// until the handler has seen it, and the queue is surely bound.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := conn.Write([]byte("drop-1")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no packet reached the handler within 5s")
+		}
+	}
+	for _, msg := range []string{"panic-2", "accept-3"} {
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var received []string
+	buf := make([]byte, 1500)
+	listener.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for {
+		n, _, err := listener.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("listener got %q, then: %v", received, err)
+		}
+		received = append(received, string(buf[:n]))
+		if string(buf[:n]) == "accept-3" {
+			break
+		}
+	}
+	// A panic outside the Handler's own recovery accepts the packet: the
+	// daemon stays invisible and still sets exactly one verdict.
+	if diff := cmp.Diff([]string{"panic-2", "accept-3"}, received); diff != "" {
+		t.Errorf("packets that passed the queue (-want +got):\n%s", diff)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	want := nfqSeen{InIndex: near0.Index, HwAddr: far0.HardwareAddr.String()}
+	for i, s := range seen {
+		if !strings.HasPrefix(s.Payload, "drop-1") && i < len(seen)-2 {
+			t.Errorf("packet %d = %q, want a drop-1 retry", i, s.Payload)
+		}
+		w := want
+		w.Payload = s.Payload
+		if diff := cmp.Diff(w, s); diff != "" {
+			t.Errorf("packet %d (-want +got):\n%s", i, diff)
+		}
+	}
+	if n := len(seen); n < 3 || seen[n-2].Payload != "panic-2" || seen[n-1].Payload != "accept-3" {
+		t.Errorf("handler saw %v, want drop-1 retries then panic-2, accept-3", seen)
+	}
+}
+
+// TestQueueRunOnce checks that a Queue refuses a second Run and that
+// Close after an unused open releases it.
+func TestQueueRunOnce(t *testing.T) {
+	l := nfqNewLink(t)
+	ns, err := netns.GetFromName(l.Near)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	q, err := responder.OpenQueue(4343, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)), responder.WithMaxQueueLen(16))
+	if err != nil {
+		t.Fatalf("OpenQueue: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx, func(*responder.Packet) responder.Verdict { return responder.Accept }) }()
+	time.Sleep(100 * time.Millisecond)
+	if err := q.Run(ctx, nil); err == nil || !strings.Contains(err.Error(), "queue 4343") {
+		t.Errorf("second Run error = %v, want one naming queue 4343", err)
+	}
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Run took %v to return after cancel", d)
+	}
+
+	// The same queue number can be bound again once the first is closed.
+	q2, err := responder.OpenQueue(4343, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)))
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	if err := q2.Close(); err != nil {
+		t.Errorf("Close of an unused queue: %v", err)
+	}
+}

@@ -23,6 +23,9 @@ func commands() []command {
 	return []command{
 		{name: "eui64", usage: "MAC PREFIX", summary: "print the EUI-64 address SLAAC gives MAC in PREFIX (mac2eui64)", run: runEUI64},
 		{name: "rules", usage: "[-c FILE] [-format F] [-taps P]", summary: "print the packet filter rules that feed the configured queues", run: runRules},
+		{name: "check", usage: "[-c FILE] [BINDING...]", summary: "validate the configuration and the binding files; non-zero exit with reasons", run: runCheck},
+		{name: "bind", usage: "[-c FILE] TAP KEY=VALUE...", summary: "write TAP's binding file atomically (for ifup hooks)", run: runBind},
+		{name: "unbind", usage: "[-c FILE] TAP...", summary: "remove TAPs' binding files (for ifdown hooks)", run: runUnbind},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "help", summary: "print this help", run: runHelp},
 	}

@@ -59,6 +59,11 @@ func BuildRA(p RAParams) ([]byte, error) {
 	if p.Prefix.IsValid() && (!p.Prefix.Addr().Is6() || p.Prefix.Addr().Is4In6()) {
 		return nil, fmt.Errorf("packets: router advertisement of non-IPv6 prefix %s: %w", p.Prefix, errInvalidParams)
 	}
+	for _, a := range p.DNS {
+		if !a.Is6() || a.Is4In6() {
+			return nil, fmt.Errorf("packets: router advertisement of non-IPv6 DNS server %s: %w", a, errInvalidParams)
+		}
+	}
 	if p.MTU < 0 || int64(p.MTU) > 0xffffffff {
 		return nil, fmt.Errorf("packets: router advertisement MTU %d out of range: %w", p.MTU, errInvalidParams)
 	}

@@ -1,0 +1,161 @@
+package binding
+
+import (
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/vishvananda/netns"
+)
+
+// A Table is the live set of bindings: it watches the binding directory and
+// the host's links, and publishes an immutable Snapshot of the active
+// bindings whenever either changes.
+//
+// Run does the work; every other method is safe for concurrent use, and
+// Snapshot takes no lock.
+type Table struct {
+	dir   string
+	log   *slog.Logger
+	links LinkSource
+
+	// quiet is how long a file must stay untouched before it is parsed, so
+	// that a hook writing in place is not caught mid-write; maxDelay bounds
+	// the wait for a file that is rewritten without pause.
+	quiet, maxDelay time.Duration
+	// dirRetry is the pause between attempts to watch a missing directory.
+	dirRetry time.Duration
+	// onWatcher, when set, is given the directory watcher; tests use it to
+	// inject watcher errors.
+	onWatcher func(*fsnotify.Watcher)
+
+	snap   atomic.Pointer[Snapshot]
+	status atomic.Pointer[[]Status]
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	rescan    chan struct{}
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{}
+}
+
+// Defaults of the Table's timing. 50 ms of quiet is far longer than a hook
+// needs to write a dozen lines and far shorter than a VM's DHCP retry.
+const (
+	defaultQuiet    = 50 * time.Millisecond
+	defaultMaxDelay = 500 * time.Millisecond
+	defaultDirRetry = 200 * time.Millisecond
+)
+
+// An Option configures a Table.
+type Option func(*tableOptions)
+
+type tableOptions struct {
+	ns    netns.NsHandle
+	links LinkSource
+}
+
+// WithNetns makes the Table follow the links of the network namespace ns
+// instead of the process's own.
+func WithNetns(ns netns.NsHandle) Option {
+	return func(o *tableOptions) { o.ns = ns }
+}
+
+// WithLinkSource makes the Table take link events from src instead of
+// netlink; WithNetns is then ignored.
+func WithLinkSource(src LinkSource) Option {
+	return func(o *tableOptions) { o.links = src }
+}
+
+// NewTable returns a Table of the binding files in dir. Nothing happens
+// until Run is called.
+func NewTable(dir string, log *slog.Logger, opts ...Option) *Table {
+	o := tableOptions{ns: netns.None()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.links == nil {
+		o.links = NetlinkLinks(o.ns, log)
+	}
+	t := &Table{
+		dir:      filepath.Clean(dir),
+		log:      log,
+		links:    o.links,
+		quiet:    defaultQuiet,
+		maxDelay: defaultMaxDelay,
+		dirRetry: defaultDirRetry,
+		ready:    make(chan struct{}),
+		rescan:   make(chan struct{}, 1),
+		subs:     make(map[chan struct{}]struct{}),
+	}
+	t.snap.Store(NewSnapshot(nil))
+	t.status.Store(&[]Status{})
+	return t
+}
+
+// Ready returns a channel that is closed once the initial directory scan and
+// the initial list of links have both been applied: from then on Snapshot
+// reflects the host, and the daemon may start answering.
+func (t *Table) Ready() <-chan struct{} { return t.ready }
+
+// Snapshot returns the current active bindings. It is never nil (empty
+// before Ready) and never modified; it takes no lock and does not allocate.
+func (t *Table) Snapshot() *Snapshot { return t.snap.Load() }
+
+// Status returns the state of every binding file, sorted by name. The
+// Bindings it points to are shared and must not be modified.
+func (t *Table) Status() []Status {
+	return append([]Status(nil), *t.status.Load()...)
+}
+
+// Rescan asks Run to read the whole directory again, as after SIGHUP. It
+// does not wait; requests made while one is pending are merged.
+func (t *Table) Rescan() {
+	select {
+	case t.rescan <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe returns a channel that receives a notification after the
+// Snapshot changes, and a function that ends the subscription. The channel
+// holds at most one notification, so a slow consumer is never blocked on and
+// sees one wake-up for any number of changes; it holds one from the start,
+// so a consumer loop can read the Snapshot on every wake-up, the first
+// included.
+func (t *Table) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	ch <- struct{}{}
+	t.subMu.Lock()
+	t.subs[ch] = struct{}{}
+	t.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			t.subMu.Lock()
+			delete(t.subs, ch)
+			t.subMu.Unlock()
+		})
+	}
+}
+
+// publish makes s the current snapshot and wakes the subscribers.
+func (t *Table) publish(s *Snapshot) {
+	t.snap.Store(s)
+	t.subMu.Lock()
+	defer t.subMu.Unlock()
+	for ch := range t.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (t *Table) markReady() {
+	t.readyOnce.Do(func() { close(t.ready) })
+}

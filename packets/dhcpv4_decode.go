@@ -17,7 +17,7 @@ const (
 const (
 	v4HeaderMinLen  = 20
 	v4ProtocolUDP   = 17
-	v4UDPHeaderLen    = 8
+	v4UDPHeaderLen  = 8
 	v4FlagMoreFrags = 0x2000
 	v4FragOffset    = 0x1fff
 )

@@ -65,9 +65,9 @@ func (c *RoutingConfig) parse(r *sectionReader) error {
 		c.Uplink6 = c.Uplink
 	}
 	c.WAN = r.str("wan", "")
-	for key, name := range map[string]string{"uplink": c.Uplink, "uplink6": c.Uplink6, "wan": c.WAN} {
-		if name != "" && !validIfName(name) {
-			return r.errorf(key, "%q is not an interface name", name)
+	for _, f := range []struct{ key, name string }{{"uplink", c.Uplink}, {"uplink6", c.Uplink6}, {"wan", c.WAN}} {
+		if f.name != "" && !validIfName(f.name) {
+			return r.errorf(f.key, "%q is not an interface name", f.name)
 		}
 	}
 	if c.Subnet, err = r.prefix("subnet", 4); err != nil {
@@ -98,9 +98,12 @@ func (c *RoutingConfig) parse(r *sectionReader) error {
 // half-configured node is refused at start instead of half-routed.
 func (c *RoutingConfig) validate(r *sectionReader) error {
 	if c.Subnet.IsValid() {
-		for key, a := range map[string]netip.Addr{"gateway": c.Gateway, "arp_ip": c.ARPIP} {
-			if a.IsValid() && !c.Subnet.Contains(a) {
-				return r.errorf(key, "%s is outside subnet %s", a, c.Subnet)
+		for _, f := range []struct {
+			key  string
+			addr netip.Addr
+		}{{"gateway", c.Gateway}, {"arp_ip", c.ARPIP}} {
+			if f.addr.IsValid() && !c.Subnet.Contains(f.addr) {
+				return r.errorf(f.key, "%s is outside subnet %s", f.addr, c.Subnet)
 			}
 		}
 	}

@@ -139,6 +139,7 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 	if err := q.nf.RegisterWithErrorFunc(ctx, onPacket, onError); err != nil {
 		return fmt.Errorf("responder: bind queue %d: %w", q.num, err)
 	}
+	q.log.Debug("queue bound")
 	select {
 	case <-ctx.Done():
 		return nil

@@ -1,0 +1,291 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Netlink is the real Kernel of one network namespace: rules and routes
+// through vishvananda/netlink, proxy neighbours and addresses through raw
+// rtnetlink requests (the library cannot mark them with a protocol),
+// sysctls through /proc/sys and the filter through nftables.
+//
+// Its methods must not be called concurrently.
+type Netlink struct {
+	ns netns.NsHandle // netns.None(): the process's own namespace
+	h  *netlink.Handle
+	// raw carries the requests vishvananda/netlink cannot build.
+	raw map[int]*nl.SocketHandle
+	// filter is the filter last set, nil until then: nftables tables are
+	// rewritten as a whole, so the first sync of a process rewrites them.
+	filter *Filter
+}
+
+var _ Kernel = (*Netlink)(nil)
+
+// NewNetlink returns the Kernel of the process's own network namespace.
+func NewNetlink() (*Netlink, error) { return NewNetlinkAt(netns.None()) }
+
+// NewNetlinkAt returns the Kernel of the network namespace ns. The caller
+// keeps ownership of ns and must keep it open until Close.
+func NewNetlinkAt(ns netns.NsHandle) (*Netlink, error) {
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("routing: netlink handle: %w", err)
+	}
+	s, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("routing: netlink socket: %w", err)
+	}
+	return &Netlink{ns: ns, h: h, raw: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: s}}}, nil
+}
+
+// Close releases the netlink sockets.
+func (k *Netlink) Close() error {
+	k.h.Close()
+	for _, s := range k.raw {
+		s.Close()
+	}
+	return nil
+}
+
+// retryDump runs dump again while the kernel reports that the dump was
+// interrupted by a concurrent change, or the call by a signal.
+func retryDump(dump func() error) error {
+	var err error
+	for range 10 {
+		err = dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+	return fmt.Errorf("routing: dump kept being interrupted: %w", err)
+}
+
+func familyOf(v6 bool) int {
+	if v6 {
+		return netlink.FAMILY_V6
+	}
+	return netlink.FAMILY_V4
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func prefixOf(n *net.IPNet, v6 bool) netip.Prefix {
+	if n == nil {
+		if v6 {
+			return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		}
+		return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	}
+	a, _ := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones)
+}
+
+func addrOf(ip net.IP) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
+}
+
+// Observe implements Kernel.
+func (k *Netlink) Observe(sysctls []string) (State, error) {
+	var s State
+	var links []netlink.Link
+	if err := retryDump(func() (err error) { links, err = k.h.LinkList(); return err }); err != nil {
+		return s, fmt.Errorf("routing: list links: %w", err)
+	}
+	names := make(map[int]string, len(links))
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+	}
+	for _, v6 := range []bool{false, true} {
+		var rules []netlink.Rule
+		if err := retryDump(func() (err error) { rules, err = k.h.RuleList(familyOf(v6)); return err }); err != nil {
+			return s, fmt.Errorf("routing: list rules: %w", err)
+		}
+		for _, r := range rules {
+			if r.Protocol != Protocol || r.Priority < RulePriorityMin || r.Priority > RulePriorityMax {
+				continue
+			}
+			rule := Rule{V6: v6, IIF: r.IifName, Table: r.Table, Priority: r.Priority}
+			if r.Dst != nil {
+				rule.To = prefixOf(r.Dst, v6)
+			}
+			s.Rules = append(s.Rules, rule)
+		}
+		var routes []netlink.Route
+		filter := &netlink.Route{Protocol: Protocol, Table: unix.RT_TABLE_UNSPEC}
+		if err := retryDump(func() (err error) {
+			routes, err = k.h.RouteListFiltered(familyOf(v6), filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+			return err
+		}); err != nil {
+			return s, fmt.Errorf("routing: list routes: %w", err)
+		}
+		for _, r := range routes {
+			dev, ok := names[r.LinkIndex]
+			if !ok || len(r.MultiPath) > 0 {
+				continue
+			}
+			s.Routes = append(s.Routes, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table})
+		}
+	}
+	neighs, err := k.proxyNeighs(names)
+	if err != nil {
+		return s, err
+	}
+	s.Neighs = neighs
+	addrs, err := k.addrs(names)
+	if err != nil {
+		return s, err
+	}
+	s.Addrs = addrs
+	for _, name := range sysctls {
+		v, err := readSysctl(k.ns, name)
+		if errors.Is(err, errNoSysctl) {
+			continue
+		}
+		if err != nil {
+			return s, err
+		}
+		s.Sysctls = append(s.Sysctls, Sysctl{Name: name, Value: v})
+	}
+	if k.filter != nil {
+		f := *k.filter
+		s.Filter = &f
+	}
+	return s, nil
+}
+
+// Apply implements Kernel.
+func (k *Netlink) Apply(op Op) error {
+	switch e := op.Entry.(type) {
+	case Rule:
+		return k.applyRule(op.Action, e)
+	case Route:
+		return k.applyRoute(op.Action, e)
+	case ProxyNeigh:
+		return k.applyNeigh(op.Action, e)
+	case Addr:
+		return k.applyAddr(op.Action, e)
+	case Sysctl:
+		return writeSysctl(k.ns, e.Name, e.Value)
+	case *Filter:
+		return k.setFilter(e)
+	}
+	return fmt.Errorf("routing: cannot apply %T: %w", op.Entry, errConfig)
+}
+
+func (k *Netlink) applyRule(action Action, r Rule) error {
+	nr := netlink.NewRule()
+	nr.Family = familyOf(r.V6)
+	nr.Priority = r.Priority
+	nr.Table = r.Table
+	nr.IifName = r.IIF
+	nr.Protocol = Protocol
+	if r.To.IsValid() {
+		nr.Dst = ipNet(r.To)
+	}
+	if action == Del {
+		if err := k.h.RuleDel(nr); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+		return nil
+	}
+	if err := k.h.RuleAdd(nr); err != nil && !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	return nil
+}
+
+// linkIndex returns the index of the interface name; found is false when
+// it does not exist.
+func (k *Netlink) linkIndex(name string) (index int, found bool, err error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		var notFound netlink.LinkNotFoundError
+		if errors.As(err, &notFound) || errors.Is(err, unix.ENODEV) {
+			return 0, false, nil
+		}
+		return 0, false, fmt.Errorf("routing: link %s: %w", name, err)
+	}
+	return l.Attrs().Index, true, nil
+}
+
+func (k *Netlink) applyRoute(action Action, r Route) error {
+	index, found, err := k.linkIndex(r.Dev)
+	if err != nil {
+		return err
+	}
+	if !found {
+		if action == Del {
+			return nil // the kernel removed the route with its interface
+		}
+		return fmt.Errorf("routing: route %s: no interface %s: %w", r, r.Dev, unix.ENODEV)
+	}
+	nr := &netlink.Route{LinkIndex: index, Dst: ipNet(r.Dst), Table: r.Table, Protocol: Protocol}
+	if r.Via.IsValid() {
+		nr.Gw = r.Via.AsSlice()
+	} else if r.Dst.Addr().Is4() {
+		nr.Scope = netlink.SCOPE_LINK
+	}
+	if action == Del {
+		if err := k.h.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+		return nil
+	}
+	return k.h.RouteReplace(nr)
+}
+
+// Link implements Kernel.
+func (k *Netlink) Link(name string) (Link, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return Link{}, fmt.Errorf("routing: link %s: %w", name, err)
+	}
+	link := Link{Index: l.Attrs().Index, MAC: l.Attrs().HardwareAddr}
+	addrs, err := k.h.AddrList(l, netlink.FAMILY_V6)
+	if err != nil {
+		return Link{}, fmt.Errorf("routing: addresses of %s: %w", name, err)
+	}
+	for _, a := range addrs {
+		if ip := addrOf(a.IP); ip.IsLinkLocalUnicast() {
+			link.LinkLocal = ip
+			break
+		}
+	}
+	return link, nil
+}
+
+func (k *Netlink) setFilter(f *Filter) error {
+	if err := validateFilter(f); err != nil {
+		return err
+	}
+	var opts []nftables.ConnOption
+	if k.ns.IsOpen() {
+		opts = append(opts, nftables.WithNetNSFd(int(k.ns)))
+	}
+	c, err := nftables.New(opts...)
+	if err != nil {
+		return fmt.Errorf("routing: nftables: %w", err)
+	}
+	nftFilterRules(c, f)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("routing: nftables table %s: %w", TableName, err)
+	}
+	applied := *f
+	k.filter = &applied
+	return nil
+}

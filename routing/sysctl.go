@@ -1,0 +1,79 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netns"
+)
+
+var errNoSysctl = errors.New("no such sysctl")
+
+// inNetns runs f on a thread switched into ns (when it is open): the
+// network sysctls under /proc/sys/net belong to the namespace of the
+// thread that opens them.
+func inNetns(ns netns.NsHandle, f func() error) error {
+	if !ns.IsOpen() {
+		return f()
+	}
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("routing: current network namespace: %w", err)
+	}
+	defer orig.Close()
+	if err := netns.Set(ns); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("routing: enter network namespace: %w", err)
+	}
+	ferr := f()
+	if err := netns.Set(orig); err != nil {
+		// The thread stays locked, so the runtime retires it with the
+		// goroutine instead of reusing it in the wrong namespace.
+		return errors.Join(ferr, fmt.Errorf("routing: leave network namespace: %w", err))
+	}
+	runtime.UnlockOSThread()
+	return ferr
+}
+
+func sysctlPath(name string) (string, error) {
+	p := filepath.Join("/proc/sys", name)
+	if !strings.HasPrefix(p, "/proc/sys/net/") {
+		return "", fmt.Errorf("routing: sysctl %q is outside net/: %w", name, errConfig)
+	}
+	return p, nil
+}
+
+func readSysctl(ns netns.NsHandle, name string) (string, error) {
+	p, err := sysctlPath(name)
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	err = inNetns(ns, func() (err error) { b, err = os.ReadFile(p); return err })
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("routing: sysctl %s: %w", name, errNoSysctl)
+	}
+	if err != nil {
+		return "", fmt.Errorf("routing: sysctl %s: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func writeSysctl(ns netns.NsHandle, name, value string) error {
+	p, err := sysctlPath(name)
+	if err != nil {
+		return err
+	}
+	err = inNetns(ns, func() error { return os.WriteFile(p, []byte(value+"\n"), 0o644) })
+	if err != nil {
+		return fmt.Errorf("routing: sysctl %s=%s: %w", name, value, err)
+	}
+	return nil
+}

@@ -33,6 +33,9 @@ type GeneralConfig struct {
 	PIDFile  string // empty: no pidfile
 	LogDir   string // accepted for compatibility; logs go to stderr/journald
 	User     string // empty: keep running as the starting user
+
+	ControlSocket string // unix socket of `nfdhcpd status`; empty: none
+	MetricsListen string // host:port of the Prometheus endpoint; empty: off
 }
 
 // DHCPConfig is the [dhcp] section.
@@ -135,7 +138,7 @@ func (g *GeneralConfig) parse(r *sectionReader) error {
 	g.PIDFile = r.str("pidfile", "")
 	g.LogDir = r.str("logdir", "")
 	g.User = r.str("user", "")
-	return nil
+	return g.parseOps(r)
 }
 
 func (d *DHCPConfig) parse(r *sectionReader) error {

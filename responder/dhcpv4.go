@@ -1,8 +1,197 @@
 package responder
 
-import "github.com/nfdhcpd/nfdhcpd/binding"
+import (
+	"bytes"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
 
-// handleDHCPv4 answers one DHCPv4 request from a bound TAP.
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/packets"
+)
+
+// dhcpv4DefaultLeaseTime is the original daemon's lease_lifetime, used when
+// the options carry none.
+const dhcpv4DefaultLeaseTime = 604800 * time.Second
+
+// handleDHCPv4 answers one DHCPv4 request from a bound TAP: DISCOVER gets an
+// OFFER, REQUEST an ACK for the binding's address or else a NAK, INFORM an
+// ACK without address; RELEASE and DECLINE are only logged.
 func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outcome {
-	return OutcomeIgnored // TODO(dhcpv4 helper): replace
+	req, err := packets.DecodeDHCPv4(p.Payload)
+	if err != nil {
+		r.log.Debug("dropping undecodable DHCPv4 packet", "TAP", a.Name, "err", err)
+		return OutcomeMalformed
+	}
+	if !a.MACSpoof && (!bytes.Equal(req.ClientHWAddr, a.MAC) || (p.HwAddr != nil && !bytes.Equal(p.HwAddr, a.MAC))) {
+		r.dhcpv4SpoofWarn.note(r.log, a, req.ClientHWAddr, p.HwAddr)
+		return OutcomeSpoofed
+	}
+	if !a.IP.Is4() {
+		r.log.Debug("no IPv4 address bound: DHCPv4 request ignored", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", req.MessageType().String())
+		return OutcomeIgnored
+	}
+
+	var reply dhcpv4.MessageType
+	switch t := req.MessageType(); t {
+	case dhcpv4.MessageTypeDiscover:
+		reply = dhcpv4.MessageTypeOffer
+	case dhcpv4.MessageTypeRequest:
+		reply = dhcpv4.MessageTypeAck
+		if want := dhcpv4Requested(req); want != a.IP {
+			r.log.Debug("DHCPv4 REQUEST for an address not bound", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(), "REQUESTED", want.String())
+			reply = dhcpv4.MessageTypeNak
+		}
+	case dhcpv4.MessageTypeInform:
+		reply = dhcpv4.MessageTypeAck
+	case dhcpv4.MessageTypeDecline:
+		// A VM that declines its only address has a conflict on its link:
+		// the operator wants to know.
+		r.log.Info("DHCPv4 DECLINE: the VM reports its address in use", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String())
+		return OutcomeIgnored
+	default:
+		r.log.Debug("DHCPv4 message not answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", t.String())
+		return OutcomeIgnored
+	}
+
+	lease, ok := r.dhcpv4Lease(a, o)
+	if !ok {
+		return OutcomeError
+	}
+	frame, err := packets.BuildDHCPv4Reply(req, reply, lease)
+	if err != nil {
+		r.log.Warn("cannot build DHCPv4 reply", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", reply.String(), "err", err)
+		return OutcomeError
+	}
+	if err := r.sender.Send(a.TapIndex, frame); err != nil {
+		r.log.Warn("cannot send DHCPv4 reply", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", reply.String(), "err", err)
+		return OutcomeError
+	}
+	r.log.Debug("DHCPv4 answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(),
+		"MSG", reply.String(), "REQ", req.MessageType().String())
+	if reply == dhcpv4.MessageTypeNak {
+		return OutcomeNAK
+	}
+	return OutcomeAnswered
+}
+
+// dhcpv4Requested returns the address a REQUEST asks for: the requested
+// address option in SELECTING and INIT-REBOOT, ciaddr when renewing or
+// rebinding (RFC 2131 §4.3.2). It is invalid when the request names none.
+func dhcpv4Requested(req *dhcpv4.DHCPv4) netip.Addr {
+	if ip, ok := netip.AddrFromSlice(req.RequestedIPAddress().To4()); ok {
+		return ip
+	}
+	if ip, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !ip.IsUnspecified() {
+		return ip
+	}
+	return netip.Addr{}
+}
+
+// dhcpv4Lease gathers what the reply says from the binding and the options.
+// It logs and reports false when no server identifier can be chosen.
+func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options) (*packets.DHCPv4Lease, bool) {
+	serverID := dhcpv4ServerID(a, o)
+	if !serverID.IsValid() {
+		r.log.Warn("no DHCPv4 server identifier: set server_ip, or GATEWAY or SUBNET in the binding", "TAP", a.Name)
+		return nil, false
+	}
+	l := &packets.DHCPv4Lease{
+		ServerMAC:   a.IndevMAC,
+		ServerIP:    serverID,
+		ClientIP:    a.IP,
+		Subnet:      a.Subnet,
+		Nameservers: o.Nameservers,
+		LeaseTime:   o.LeaseTime,
+	}
+	if !l.Subnet.IsValid() {
+		// Without SUBNET the VM still needs a mask: a host route is all
+		// that is known to be right.
+		l.Subnet = netip.PrefixFrom(a.IP, 32)
+	}
+	if !a.Private && a.Gateway.Is4() {
+		l.Router = a.Gateway
+	}
+	if 68 <= a.MTU && a.MTU <= 65535 {
+		l.MTU = a.MTU
+	}
+	// The host name option carries the short name; the rest of HOSTNAME is
+	// the domain when the configuration names none, as the original did.
+	host, domain, _ := strings.Cut(a.Hostname, ".")
+	l.Hostname = host
+	l.Domain = o.Domain
+	if l.Domain == "" {
+		l.Domain = domain
+	}
+	if l.LeaseTime <= 0 {
+		l.LeaseTime = dhcpv4DefaultLeaseTime
+	}
+	// T2 is 7/8 of the lease as RFC 2131 §4.4.5 suggests; a renewal time
+	// that would not come before it falls back to the RFC's half lease.
+	l.RebindingTime = l.LeaseTime / 8 * 7
+	l.RenewalTime = o.RenewalTime
+	if l.RenewalTime <= 0 || l.RenewalTime >= l.RebindingTime {
+		l.RenewalTime = l.LeaseTime / 2
+	}
+	return l, true
+}
+
+// dhcpv4ServerID chooses the server identifier, which is also the source
+// address of replies: the configured server_ip unless the server is to look
+// on-link; on-link, the binding's gateway, else the first host address of
+// its subnet; failing both, server_ip after all.
+func dhcpv4ServerID(a *binding.Active, o *Options) netip.Addr {
+	if o.ServerIP.Is4() && !o.ServerOnLink {
+		return o.ServerIP
+	}
+	if a.Gateway.Is4() {
+		return a.Gateway
+	}
+	if a.Subnet.Addr().Is4() && a.Subnet.Bits() <= 30 {
+		return a.Subnet.Masked().Addr().Next()
+	}
+	if o.ServerIP.Is4() {
+		return o.ServerIP
+	}
+	return netip.Addr{}
+}
+
+// dhcpv4SpoofWarnEvery is how often at most a spoofed DHCPv4 request is
+// logged at warning level; the others go to the debug level and are
+// counted in the next warning.
+const dhcpv4SpoofWarnEvery = time.Minute
+
+// A dhcpv4SpoofWarner rate-limits the warnings about spoofed requests, so
+// that a VM flooding forged requests cannot flood the log. The zero value is
+// ready.
+type dhcpv4SpoofWarner struct {
+	mu         sync.Mutex
+	next       time.Time
+	suppressed int
+}
+
+// note logs one spoofed request.
+func (w *dhcpv4SpoofWarner) note(log *slog.Logger, a *binding.Active, chaddr, hwaddr net.HardwareAddr) {
+	args := []any{"TAP", a.Name, "MAC", a.MAC.String(), "CHADDR", chaddr.String(), "SRCMAC", hwaddr.String()}
+	w.mu.Lock()
+	now := time.Now()
+	warn := !now.Before(w.next)
+	suppressed := w.suppressed
+	if warn {
+		w.next = now.Add(dhcpv4SpoofWarnEvery)
+		w.suppressed = 0
+	} else {
+		w.suppressed++
+	}
+	w.mu.Unlock()
+	if warn {
+		log.Warn("dropping DHCPv4 request from a MAC other than the binding's", append(args, "SUPPRESSED", suppressed)...)
+		return
+	}
+	log.Debug("dropping DHCPv4 request from a MAC other than the binding's", args...)
 }

@@ -125,7 +125,10 @@ type Responder struct {
 	sender   Sender
 	log      *slog.Logger
 	opts     atomic.Pointer[Options]
-	Stats    Stats
+	// dhcpv4SpoofWarn rate-limits the warnings about spoofed DHCPv4
+	// requests (see dhcpv4.go).
+	dhcpv4SpoofWarn dhcpv4SpoofWarner
+	Stats           Stats
 }
 
 // New returns a responder that looks bindings up in b and writes replies

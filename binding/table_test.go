@@ -94,9 +94,22 @@ var (
 func startTable(t *testing.T, dir string, links binding.LinkSource, log *slog.Logger) *binding.Table {
 	t.Helper()
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = testLogger(t)
 	}
 	tbl := binding.NewTable(dir, log, binding.WithLinkSource(links))
+	startRun(t, tbl)
+	return tbl
+}
+
+// testLogger logs into the test's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// startRun runs tbl until the test ends, checks that Run then returns nil,
+// and waits for Ready.
+func startRun(t *testing.T, tbl *binding.Table) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tbl.Run(ctx) }()
@@ -116,7 +129,6 @@ func startTable(t *testing.T, dir string, links binding.LinkSource, log *slog.Lo
 	case <-time.After(5 * time.Second):
 		t.Fatal("Table not ready after 5 s")
 	}
-	return tbl
 }
 
 // eventually polls cond until it holds, for at most a second: the longest

@@ -235,8 +235,10 @@ func TestHandleDHCPv4(t *testing.T) {
 			return r
 		},
 	}, {
-		name:        "spoofed client hardware address is dropped unanswered",
-		packet:      func(t *testing.T) []byte { return dhcpv4Request(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(dhcpv4OtherMAC)) },
+		name: "spoofed client hardware address is dropped unanswered",
+		packet: func(t *testing.T) []byte {
+			return dhcpv4Request(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(dhcpv4OtherMAC))
+		},
 		wantVerdict: responder.Drop, wantOutcome: responder.OutcomeSpoofed,
 	}, {
 		name:        "spoofed source MAC is dropped unanswered",
@@ -244,9 +246,11 @@ func TestHandleDHCPv4(t *testing.T) {
 		hwAddr:      dhcpv4OtherMAC,
 		wantVerdict: responder.Drop, wantOutcome: responder.OutcomeSpoofed,
 	}, {
-		name:        "MACSPOOF allows another MAC",
-		binding:     func(a *binding.Active) { a.MACSpoof = true },
-		packet:      func(t *testing.T) []byte { return dhcpv4Request(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(dhcpv4OtherMAC)) },
+		name:    "MACSPOOF allows another MAC",
+		binding: func(a *binding.Active) { a.MACSpoof = true },
+		packet: func(t *testing.T) []byte {
+			return dhcpv4Request(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(dhcpv4OtherMAC))
+		},
 		hwAddr:      dhcpv4OtherMAC,
 		wantVerdict: responder.Drop, wantOutcome: responder.OutcomeAnswered,
 		wantReply: func() dhcpv4Reply { r := offerFromGateway(); r.EthDst = dhcpv4OtherMAC.String(); return r },

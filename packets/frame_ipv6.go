@@ -58,6 +58,11 @@ func v6Parse(ip []byte) (v6Packet, error) {
 		// Bytes past the payload length are link-layer padding.
 		payload: ip[v6HeaderLen : v6HeaderLen+plen],
 	}
+	// IPv4-mapped addresses never appear on the wire (RFC 4291 §2.5.5.2);
+	// a reply to one could not be built.
+	if p.src.Is4In6() || p.dst.Is4In6() {
+		return v6Packet{}, fmt.Errorf("packets: IPv4-mapped address in IPv6 header (%s to %s): %w", p.src, p.dst, errMalformed)
+	}
 	for i := 0; ; i++ {
 		switch p.proto {
 		case v6NextHopByHop, v6NextRouting, v6NextDestination:

@@ -109,6 +109,14 @@ func TestDecodeNS(t *testing.T) {
 		{name: "router solicitation", in: v6ReadFixture(t, "rdisc6-rs.bin"), wantErr: "malformed"},
 		{name: "truncated target", in: v6Mutate(ndisc6, func(b []byte) []byte { b[5] = 20; return b[:60] }), wantErr: "malformed"},
 		{name: "hop limit 64", in: v6Mutate(ndisc6, func(b []byte) []byte { b[7] = 64; return b }), wantErr: "malformed"},
+		{name: "IPv4-mapped source (fuzz 2caf79987ae3cb48)", in: v6Mutate(ndisc6, func(b []byte) []byte {
+			copy(b[8:24], netip.MustParseAddr("::ffff:48.48.48.48").AsSlice())
+			return b
+		}), wantErr: "malformed"},
+		{name: "IPv4-mapped target", in: v6Mutate(ndisc6, func(b []byte) []byte {
+			copy(b[48:64], netip.MustParseAddr("::ffff:192.0.2.1").AsSlice())
+			return b
+		}), wantErr: "malformed"},
 		{name: "multicast target", in: v6Mutate(ndisc6, func(b []byte) []byte { b[48] = 0xff; return b }), wantErr: "malformed"},
 		{name: "DAD to a unicast address", in: v6Mutate(dad, func(b []byte) []byte { copy(b[24:40], v6VMEUI64.AsSlice()); return b }), wantErr: "malformed"},
 		{name: "DAD with source link-layer option", in: v6Mutate(ndisc6, func(b []byte) []byte {

@@ -136,6 +136,11 @@ func (d *daemon) run(ctx context.Context, sigs <-chan os.Signal) error {
 func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	defer d.stopRA()
 	defer d.queues.StopAll()
+	notify := notifier{log: d.log}
+	watchdog, stopWatchdog := notify.Watchdog()
+	defer stopWatchdog()
+	notify.Ready()
+	defer notify.Stopping()
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,10 +148,14 @@ func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 			return nil
 		case err := <-d.queues.Failed():
 			return err
+		case <-watchdog:
+			notify.Ping()
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGHUP:
+				notify.Reloading()
 				d.reload(ctx)
+				notify.Ready()
 			case syscall.SIGUSR1:
 				d.dump()
 			}

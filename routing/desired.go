@@ -41,6 +41,14 @@ func ipv6Sysctl(dev, key, value string) Sysctl {
 	return Sysctl{Name: "net/ipv6/conf/" + dev + "/" + key, Value: value}
 }
 
+// noProxyDelay makes the kernel answer proxied ARP requests (ipv4) or
+// neighbour solicitations (ipv6) on dev at once: by default it delays
+// answers to broadcast and multicast requests by up to 0.8 s, which would
+// slow down every first contact and the convergence after a VM moved.
+func noProxyDelay(family, dev string) Sysctl {
+	return Sysctl{Name: "net/" + family + "/neigh/" + dev + "/proxy_delay", Value: "0"}
+}
+
 // node adds the node-level state of cfg's role: the three snippets of the
 // routed setup.
 func node(s *State, cfg *Config, table int) {
@@ -56,7 +64,7 @@ func node(s *State, cfg *Config, table int) {
 			s.Rules = append(s.Rules, Rule{IIF: up, Table: table, Priority: NodeRulePriority})
 			// VM-to-VM traffic goes straight through the uplink.
 			s.Routes = append(s.Routes, Route{Dst: subnet, Dev: up, Table: table})
-			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"))
+			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"), noProxyDelay("ipv4", up))
 		}
 		switch role {
 		case RoleVMC:
@@ -91,7 +99,7 @@ func node(s *State, cfg *Config, table int) {
 		if role.isVMC() {
 			s.Rules = append(s.Rules, Rule{V6: true, IIF: up6, Table: table, Priority: NodeRulePriority})
 			s.Routes = append(s.Routes, Route{Dst: subnet6, Dev: up6, Table: table})
-			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"))
+			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"), noProxyDelay("ipv6", up6))
 		}
 		switch role {
 		case RoleVMC:
@@ -138,6 +146,7 @@ func perBinding(s *State, cfg *Config, b *binding.Binding) error {
 		s.Routes = append(s.Routes, route)
 		s.Sysctls = append(s.Sysctls,
 			ipv4Sysctl(tap, "proxy_arp", "1"),
+			noProxyDelay("ipv4", tap),
 			ipv4Sysctl(tap, "forwarding", "1"))
 		gw := b.Gateway
 		if !gw.IsValid() {
@@ -148,7 +157,7 @@ func perBinding(s *State, cfg *Config, b *binding.Binding) error {
 		}
 		if up != "" {
 			// The uplink answers the router's ARP requests for the VM.
-			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"))
+			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"), noProxyDelay("ipv4", up))
 			s.Announce = append(s.Announce, Announcement{Addr: b.IP, Dev: up, Route: route})
 		}
 	}
@@ -161,7 +170,7 @@ func perBinding(s *State, cfg *Config, b *binding.Binding) error {
 		s.Sysctls = append(s.Sysctls, ipv6Sysctl(tap, "proxy_ndp", "0"))
 		if up6 != "" {
 			s.Neighs = append(s.Neighs, ProxyNeigh{Addr: b.EUI64, Dev: up6})
-			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"))
+			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"), noProxyDelay("ipv6", up6))
 			s.Announce = append(s.Announce, Announcement{Addr: b.EUI64, Dev: up6, Route: route})
 		}
 	}

@@ -43,11 +43,15 @@ func TestDesiredVMCPerBinding(t *testing.T) {
 		"sysctl net/ipv4/conf/eth1/proxy_arp 1",
 		"sysctl net/ipv4/conf/tap1/forwarding 1",
 		"sysctl net/ipv4/conf/tap1/proxy_arp 1",
+		"sysctl net/ipv4/neigh/eth1/proxy_delay 0",
+		"sysctl net/ipv4/neigh/tap1/proxy_delay 0",
 		"sysctl net/ipv6/conf/all/forwarding 1",
 		"sysctl net/ipv6/conf/eth1/proxy_ndp 1",
 		"sysctl net/ipv6/conf/eth2/proxy_ndp 1",
 		"sysctl net/ipv6/conf/tap1/proxy_ndp 0",
 		"sysctl net/ipv6/conf/tap2/proxy_ndp 0",
+		"sysctl net/ipv6/neigh/eth1/proxy_delay 0",
+		"sysctl net/ipv6/neigh/eth2/proxy_delay 0",
 		"nft arp output oifname eth1 request sender 192.0.2.254",
 		"nft arp output oifname tap1 request sender 192.0.2.1",
 		"nft forward iifname tap1 ip saddr != 192.0.2.10 drop",
@@ -108,6 +112,7 @@ func TestDesiredRoles(t *testing.T) {
 				"rule to 192.0.2.0/24 lookup 500 pref 20100",
 				"sysctl net/ipv4/conf/all/forwarding 1",
 				"sysctl net/ipv4/conf/eth1/proxy_arp 1",
+				"sysctl net/ipv4/neigh/eth1/proxy_delay 0",
 			},
 		},
 		{
@@ -123,6 +128,7 @@ func TestDesiredRoles(t *testing.T) {
 				"rule -6 to 2001:db8:1::/64 lookup 500 pref 20100",
 				"sysctl net/ipv6/conf/all/forwarding 1",
 				"sysctl net/ipv6/conf/eth1/proxy_ndp 1",
+				"sysctl net/ipv6/neigh/eth1/proxy_delay 0",
 			},
 		},
 		{
@@ -139,6 +145,7 @@ func TestDesiredRoles(t *testing.T) {
 				"rule iif eth1 lookup 500 pref 20100",
 				"sysctl net/ipv4/conf/eth1/forwarding 1",
 				"sysctl net/ipv4/conf/eth1/proxy_arp 1",
+				"sysctl net/ipv4/neigh/eth1/proxy_delay 0",
 			},
 		},
 	}
@@ -176,6 +183,8 @@ func TestDesiredKeepsGoodBindingsWhenOneIsBad(t *testing.T) {
 		"sysctl net/ipv4/conf/eth1/proxy_arp 1",
 		"sysctl net/ipv4/conf/tap1/forwarding 1",
 		"sysctl net/ipv4/conf/tap1/proxy_arp 1",
+		"sysctl net/ipv4/neigh/eth1/proxy_delay 0",
+		"sysctl net/ipv4/neigh/tap1/proxy_delay 0",
 		"nft arp output oifname tap1 request sender 192.0.2.1",
 	}
 	if diff := cmp.Diff(want, got.Lines()); diff != "" {

@@ -119,7 +119,7 @@ func TestNetlinkVMCLifecycle(t *testing.T) {
 
 	// A restart adopts the state: no rule, route or neighbour is touched,
 	// only the nftables tables are rewritten (atomically) once.
-	before := n.ip(t, "rule show") + n.ip(t, "route show table 500") + n.ip(t, "-6 route show table all") + n.ip(t, "-6 neigh show proxy")
+	before := n.ip(t, "rule show") + n.ip(t, "route show table 500") + n.ip(t, "-6 route show table all proto 157") + n.ip(t, "-6 route show table 500") + n.ip(t, "-6 neigh show proxy")
 	rec := &recordingKernel{Kernel: newNetlinkKernel(t, n)}
 	restarted := routing.NewReconciler(cfg, rec, routing.Options{})
 	if err := restarted.Sync(binding.NewSnapshot([]*binding.Active{tap1, tap3})); err != nil {
@@ -136,7 +136,7 @@ func TestNetlinkVMCLifecycle(t *testing.T) {
 	if len(rec.ops) != 0 {
 		t.Errorf("a full resync of an unchanged kernel applied %q", rec.ops)
 	}
-	after := n.ip(t, "rule show") + n.ip(t, "route show table 500") + n.ip(t, "-6 route show table all") + n.ip(t, "-6 neigh show proxy")
+	after := n.ip(t, "rule show") + n.ip(t, "route show table 500") + n.ip(t, "-6 route show table all proto 157") + n.ip(t, "-6 route show table 500") + n.ip(t, "-6 neigh show proxy")
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("kernel changed across a restart (-before +after):\n%s", diff)
 	}

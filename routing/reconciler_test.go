@@ -54,6 +54,8 @@ func TestSyncFromEmptyKernel(t *testing.T) {
 		"sysctl set net/ipv4/conf/eth1/proxy_arp 1",
 		"sysctl set net/ipv4/conf/tap1/forwarding 1",
 		"sysctl set net/ipv4/conf/tap1/proxy_arp 1",
+		"sysctl set net/ipv4/neigh/eth1/proxy_delay 0",
+		"sysctl set net/ipv4/neigh/tap1/proxy_delay 0",
 		"nft set arp output oifname eth1 request sender 192.0.2.254; arp output oifname tap1 request sender 192.0.2.1; " +
 			"forward iifname tap1 ip saddr != 192.0.2.10 drop; forward iifname tap1 ip6 drop",
 	}

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 )
@@ -108,5 +110,25 @@ func TestParseFileRefusesNonRegular(t *testing.T) {
 	}
 	if _, err := binding.ParseFile(filepath.Join(dir, "tap0")); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("ParseFile of a directory = %v, want a not-a-regular-file error", err)
+	}
+}
+
+func TestParseFileRefusesFIFOWithoutBlocking(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tap0")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Skipf("skipping: cannot make a FIFO: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := binding.ParseFile(path)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("ParseFile of a FIFO = %v, want a not-a-regular-file error", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("ParseFile blocked on a FIFO")
 	}
 }

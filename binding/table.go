@@ -60,7 +60,7 @@ type tableOptions struct {
 }
 
 // WithNetns makes the Table follow the links of the network namespace ns
-// instead of the process's own.
+// instead of the process's own. The handle must stay open while Run runs.
 func WithNetns(ns netns.NsHandle) Option {
 	return func(o *tableOptions) { o.ns = ns }
 }
@@ -71,9 +71,12 @@ func WithLinkSource(src LinkSource) Option {
 	return func(o *tableOptions) { o.links = src }
 }
 
-// NewTable returns a Table of the binding files in dir. Nothing happens
-// until Run is called.
+// NewTable returns a Table of the binding files in dir, logging to log (nil
+// discards). Nothing happens until Run is called.
 func NewTable(dir string, log *slog.Logger, opts ...Option) *Table {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	o := tableOptions{ns: netns.None()}
 	for _, opt := range opts {
 		opt(&o)

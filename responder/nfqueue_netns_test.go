@@ -15,7 +15,7 @@ import (
 
 // nfqRequireRoot skips a test that needs root, or fails it under CI=true
 // where a missing prerequisite must not pass silently.
-func nfqRequireRoot(t *testing.T) {
+func nfqRequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() == 0 {
 		return
@@ -27,7 +27,7 @@ func nfqRequireRoot(t *testing.T) {
 }
 
 // nfqRun runs a command and fails the test with its output on error.
-func nfqRun(t *testing.T, args ...string) {
+func nfqRun(t testing.TB, args ...string) {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -47,7 +47,7 @@ type nfqLink struct {
 
 // nfqNewLink creates the namespaces and the veth pair; t.Cleanup deletes
 // them.
-func nfqNewLink(t *testing.T) nfqLink {
+func nfqNewLink(t testing.TB) nfqLink {
 	t.Helper()
 	nfqRequireRoot(t)
 	var b [4]byte
@@ -71,7 +71,7 @@ func nfqNewLink(t *testing.T) nfqLink {
 
 // nfqInNS runs fn on a thread switched into the namespace name: sockets
 // fn creates belong to that namespace for good.
-func nfqInNS(t *testing.T, name string, fn func()) {
+func nfqInNS(t testing.TB, name string, fn func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	orig, err := netns.Get()
@@ -103,7 +103,7 @@ func nfqInNS(t *testing.T, name string, fn func()) {
 }
 
 // nfqInterface returns the interface name inside namespace ns.
-func nfqInterface(t *testing.T, ns, name string) *net.Interface {
+func nfqInterface(t testing.TB, ns, name string) *net.Interface {
 	t.Helper()
 	var ifi *net.Interface
 	var err error

@@ -1,0 +1,241 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+)
+
+// requirePrereqs skips the test when it cannot run here: not root, or one of
+// cmds is not installed. Under CI=true every missing prerequisite is a
+// failure instead, so a CI run never passes by skipping.
+func requirePrereqs(t testing.TB, cmds ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missingPrereq(t, "need root to create network namespaces (euid %d)", os.Geteuid())
+	}
+	for _, c := range append([]string{"ip", "iptables", "ip6tables"}, cmds...) {
+		if _, err := exec.LookPath(c); err != nil {
+			missingPrereq(t, "need command %q: %v", c, err)
+		}
+	}
+}
+
+// missingPrereq skips the test, or fails it under CI=true.
+func missingPrereq(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("prerequisite missing under CI=true: %s", msg)
+	}
+	t.Skipf("skipping: %s", msg)
+}
+
+// uniqueSuffix returns a short random hex string that makes namespace names
+// unique across concurrent test runs and engineers.
+func uniqueSuffix(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("e2e: random suffix: %v", err)
+	}
+	return fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(b))
+}
+
+// A Netns is a named network namespace created for one test.
+type Netns struct {
+	Name string
+}
+
+// newNetns creates a uniquely named namespace "nfd-e2e-ROLE-PID-RAND" with
+// its loopback up, and deletes it (after killing whatever still runs in it)
+// when the test ends.
+func newNetns(t testing.TB, role string) *Netns {
+	t.Helper()
+	n := &Netns{Name: "nfd-e2e-" + role + "-" + uniqueSuffix(t)}
+	if out, err := exec.Command("ip", "netns", "add", n.Name).CombinedOutput(); err != nil {
+		missingPrereq(t, "cannot create network namespace %s: %v: %s", n.Name, err, out)
+	}
+	t.Cleanup(func() { n.destroy(t) })
+	n.Run(t, "ip", "link", "set", "lo", "up")
+	return n
+}
+
+// destroy kills the processes left in the namespace and deletes it.
+func (n *Netns) destroy(t testing.TB) {
+	out, _ := exec.Command("ip", "netns", "pids", n.Name).Output()
+	for _, f := range strings.Fields(string(out)) {
+		_ = exec.Command("kill", "-9", f).Run()
+	}
+	if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
+		t.Errorf("e2e: delete namespace %s: %v: %s", n.Name, err, out)
+	}
+}
+
+// Command returns a command that runs argv inside the namespace.
+func (n *Netns) Command(ctx context.Context, argv ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name}, argv...)...)
+}
+
+// Run runs argv inside the namespace, fails the test when it fails, and
+// returns its standard output.
+func (n *Netns) Run(t testing.TB, argv ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := n.Command(ctx, argv...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("e2e: in %s: %s: %v: %s%s", n.Name, strings.Join(argv, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// Try runs argv inside the namespace and returns its combined output and
+// error without failing the test.
+func (n *Netns) Try(argv ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := n.Command(ctx, argv...).CombinedOutput()
+	return string(out), err
+}
+
+// Do runs f on an OS thread switched into the namespace. Sockets created by f
+// stay in the namespace after the thread switches back, which is how the Go
+// DHCP client lives in a VM namespace.
+func (n *Netns) Do(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("e2e: current namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		target, err := netns.GetFromName(n.Name)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("e2e: open namespace %s: %w", n.Name, err)
+			return
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("e2e: enter namespace %s: %w", n.Name, err)
+			return
+		}
+		ferr := f()
+		if err := netns.Set(orig); err != nil {
+			// The thread stays locked, so the runtime discards it when this
+			// goroutine ends instead of reusing a thread in the wrong namespace.
+			errc <- fmt.Errorf("e2e: leave namespace %s: %w", n.Name, err)
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// A Link is one veth pair standing in for a VM NIC: Tap is the host end in
+// the hypervisor namespace (named like a TAP), and the VM end is eth0 in its
+// own namespace.
+type Link struct {
+	Tap    string
+	TapMAC net.HardwareAddr
+	VM     *Netns
+	VMIf   string
+	VMMAC  net.HardwareAddr
+}
+
+// connectVM creates a VM namespace and a veth pair between it and hv: the
+// host end is named tap, the VM end is eth0 with the given MAC. Both ends are
+// up; the VM's IPv6 autoconfiguration is left on (the IPv6 tests need it).
+func connectVM(t testing.TB, hv *Netns, tap string, vmMAC net.HardwareAddr) *Link {
+	t.Helper()
+	vm := newNetns(t, "vm")
+	l := &Link{Tap: tap, VM: vm, VMIf: "eth0", VMMAC: vmMAC}
+	hv.Run(t, "ip", "link", "add", tap, "type", "veth", "peer", "name", l.VMIf, "netns", vm.Name)
+	vm.Run(t, "ip", "link", "set", l.VMIf, "address", vmMAC.String())
+	vm.Run(t, "ip", "link", "set", l.VMIf, "up")
+	hv.Run(t, "ip", "link", "set", tap, "up")
+	l.TapMAC = linkMAC(t, hv, tap)
+	return l
+}
+
+// linkMAC returns the hardware address of an interface in ns.
+func linkMAC(t testing.TB, ns *Netns, ifname string) net.HardwareAddr {
+	t.Helper()
+	out := ns.Run(t, "cat", "/sys/class/net/"+ifname+"/address")
+	mac, err := net.ParseMAC(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("e2e: MAC of %s in %s: %v", ifname, ns.Name, err)
+	}
+	return mac
+}
+
+// Queue numbers the harness installs rules for; they match the daemon's
+// defaults.
+const (
+	queueDHCPv4 = 42
+	queueRS     = 43
+	queueNS     = 44
+	queueDHCPv6 = 45
+)
+
+// installQueueRules installs the routed-setup capture rules of the README in
+// hv: DHCPv4, Router Solicitation, Neighbor Solicitation and DHCPv6 from any
+// tap+ interface go to the daemon's queues, fail-open when it is not
+// listening.
+func installQueueRules(t testing.TB, hv *Netns) {
+	t.Helper()
+	rules := [][]string{
+		{"iptables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "udp", "--dport", "67",
+			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueDHCPv4), "--queue-bypass"},
+		{"ip6tables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "icmpv6", "--icmpv6-type", "router-solicitation",
+			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueRS), "--queue-bypass"},
+		{"ip6tables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "icmpv6", "--icmpv6-type", "neighbour-solicitation",
+			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNS), "--queue-bypass"},
+		{"ip6tables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "udp", "--dport", "547",
+			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueDHCPv6), "--queue-bypass"},
+	}
+	for _, r := range rules {
+		hv.Run(t, r...)
+	}
+}
+
+// queuesBound reports whether every queue in nums has a listener in ns,
+// according to the kernel's per-namespace nfnetlink_queue table.
+func queuesBound(ns *Netns, nums ...int) bool {
+	out, err := ns.Try("cat", "/proc/net/netfilter/nfnetlink_queue")
+	if err != nil {
+		return false
+	}
+	bound := map[int]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		var q int
+		if _, err := fmt.Sscan(line, &q); err == nil {
+			bound[q] = true
+		}
+	}
+	for _, q := range nums {
+		if !bound[q] {
+			return false
+		}
+	}
+	return true
+}

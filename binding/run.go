@@ -101,10 +101,13 @@ func (l *loop) watchDir() bool {
 func (l *loop) fileEvent(ev fsnotify.Event) {
 	if ev.Name == l.t.dir {
 		if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-			// The watch followed the inode; the daemon watches the path.
+			// The watch followed the inode; the daemon watches the path,
+			// and whatever is at the path now must be read whole.
 			_ = l.w.Remove(l.t.dir)
 			l.watching = false
-			l.watchDir()
+			if l.watchDir() {
+				l.rescan()
+			}
 		}
 		return
 	}

@@ -477,3 +477,40 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestTableDirectorySwappedByRename(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "bindings")
+	next := filepath.Join(parent, "bindings.next")
+	for _, d := range []string{dir, next} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeBinding(t, dir, "tap0", tap0File)
+	writeBinding(t, next, "tap1", "MAC=52:54:00:00:00:02\nIP=192.0.2.2\n")
+	tbl := startTable(t, dir, newFakeLinks(
+		binding.Link{Name: "tap0", Index: 10, MAC: macTap0},
+		binding.Link{Name: "tap1", Index: 11, MAC: macTap1}), nil)
+	if activeIP(tbl, 10) != "192.0.2.1" {
+		t.Fatal("tap0 not active at start")
+	}
+	// Move the old directory away and the new one into its place.
+	if err := os.Rename(dir, filepath.Join(parent, "bindings.old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, dir); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new directory's bindings, and only them", func() bool {
+		_, stale := tbl.Snapshot().ByIndex(10)
+		return !stale && activeIP(tbl, 11) == "192.0.2.2"
+	})
+	// The watch is on the new directory, not on the moved-away one.
+	writeBinding(t, filepath.Join(parent, "bindings.old"), "tap0", "MAC=52:54:00:00:00:01\nIP=192.0.2.99\n")
+	writeBinding(t, dir, "tap1", "MAC=52:54:00:00:00:02\nIP=192.0.2.3\n")
+	eventually(t, "change in the new directory", func() bool { return activeIP(tbl, 11) == "192.0.2.3" })
+	if _, ok := tbl.Snapshot().ByIndex(10); ok {
+		t.Error("a file of the moved-away directory was read")
+	}
+}

@@ -125,7 +125,7 @@ func ParseConfig(data []byte, log *slog.Logger) (*Config, error) {
 		}
 	}
 	if c.DHCP.Enable && !c.DHCP.ServerIP.IsValid() && !c.DHCP.ServerOnLink {
-		log.Warn("config: [dhcp] has neither server_ip nor server_on_link = yes: replies use the binding's gateway as server identifier")
+		log.Warn("config: [dhcp] has neither server_ip nor server_on_link = yes: replies use the binding's gateway (or its subnet's first address) as server identifier")
 	}
 	return &c, nil
 }

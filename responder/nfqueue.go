@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	nfqueue "github.com/florianl/go-nfqueue/v2"
 	"github.com/mdlayher/netlink"
@@ -98,21 +100,33 @@ func (q *Queue) Num() uint16 { return q.num }
 // Run binds the queue, calls handle for every packet until ctx is done and
 // sets the verdict handle returns, exactly once per packet. It closes the
 // queue before returning, so a Queue runs once.
+//
+// On the way out, packets the loop already took get their verdicts before
+// the socket is closed; packets still waiting in the kernel are flushed by
+// it when the socket closes (dropped, or accepted by a --queue-bypass rule
+// once nobody listens). DHCP and ND clients retry.
 func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 	if q.used.Swap(true) {
 		return fmt.Errorf("responder: queue %d: Run called twice", q.num)
 	}
-	// The library's receive loop must see its context end before the socket
-	// is closed; otherwise the error function is fed errors of a closed
-	// socket.
 	ctx, cancel := context.WithCancel(ctx)
-	defer q.nf.Close()
 	defer cancel()
 
-	failed := make(chan error, 1)
-	errCount := 0
+	// The library calls onPacket and onError from its one receive
+	// goroutine. stopped is closed when that loop is known to end; closed,
+	// under mu, tells a late onPacket that the socket is gone.
+	var (
+		mu       sync.Mutex
+		closed   bool
+		errCount int
+		stopped  = make(chan struct{})
+		stopOnce sync.Once
+		failed   = make(chan error, 1)
+	)
+	stop := func() { stopOnce.Do(func() { close(stopped) }) }
 	onError := func(err error) int {
 		if ctx.Err() != nil {
+			stop()
 			return 1
 		}
 		var opErr *netlink.OpError
@@ -127,26 +141,51 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 		q.log.Error("reading queue failed", "error", err)
 		if errCount >= maxConsecutiveErrors {
 			failed <- fmt.Errorf("responder: queue %d: %d read errors in a row, last: %w", q.num, errCount, err)
+			stop()
 			return 1
 		}
 		return 0
 	}
 	onPacket := func(a nfqueue.Attribute) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return 1
+		}
 		errCount = 0
 		q.serve(a, handle)
 		return 0
 	}
 	if err := q.nf.RegisterWithErrorFunc(ctx, onPacket, onError); err != nil {
+		q.nf.Close()
 		return fmt.Errorf("responder: bind queue %d: %w", q.num, err)
 	}
 	q.log.Debug("queue bound")
+	var err error
 	select {
 	case <-ctx.Done():
-		return nil
-	case err := <-failed:
-		return err
+	case err = <-failed:
 	}
+	// The library's receive loop must see its context end before the
+	// socket is closed (otherwise its error function is fed the errors of
+	// a closed socket), and the packets it holds need the socket for their
+	// verdicts. The loop ends through onError, or silently after finishing
+	// a batch: wait for the first, bounded for the second.
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(stopGrace):
+	}
+	mu.Lock()
+	closed = true
+	mu.Unlock()
+	q.nf.Close()
+	return err
 }
+
+// stopGrace bounds how long Run waits for the receive loop to finish the
+// packets it holds before closing the socket.
+const stopGrace = 200 * time.Millisecond
 
 // serve hands one queued packet to handle and sets its verdict, whatever
 // happens in between.

@@ -194,3 +194,73 @@ func TestQueueRunOnce(t *testing.T) {
 		t.Errorf("Close of an unused queue: %v", err)
 	}
 }
+
+// TestQueueVerdictDuringShutdown checks that a packet being handled when
+// the context ends still gets its verdict: the socket is closed only after
+// the handler returns.
+func TestQueueVerdictDuringShutdown(t *testing.T) {
+	l := nfqNewLink(t)
+	const queueNum = 4545
+	nfqRun(t, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
+		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNum))
+	var listener net.PacketConn
+	var conn net.Conn
+	var err error
+	nfqInNS(t, l.Near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	nfqInNS(t, l.Far, func() {
+		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ns, err := netns.GetFromName(l.Near)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	q, err := responder.OpenQueue(queueNum, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Run(ctx, func(*responder.Packet) responder.Verdict {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-release
+			return responder.Accept
+		})
+	}()
+	// Resend until the queue is bound and the handler holds a packet.
+	for held := false; !held; {
+		conn.Write([]byte("in flight"))
+		select {
+		case <-entered:
+			held = true
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	buf := make([]byte, 100)
+	listener.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := listener.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "in flight" {
+		t.Errorf("packet handled during shutdown: got %q, %v; want it accepted", buf[:n], err)
+	}
+}

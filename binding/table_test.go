@@ -514,3 +514,24 @@ func TestTableDirectorySwappedByRename(t *testing.T) {
 		t.Error("a file of the moved-away directory was read")
 	}
 }
+
+// TestTableManyFiles writes the bindings of a crowded host at once, as a
+// hypervisor starting its VMs would, and expects all of them within a
+// second of the last write.
+func TestTableManyFiles(t *testing.T) {
+	const n = 500
+	dir := t.TempDir()
+	var links []binding.Link
+	for i := range n {
+		links = append(links, binding.Link{Name: fmt.Sprintf("tap%d", i), Index: 1000 + i, MAC: macTap0})
+	}
+	tbl := startTable(t, dir, newFakeLinks(links...), slog.New(slog.DiscardHandler))
+	start := time.Now()
+	for i := range n {
+		writeBinding(t, dir, fmt.Sprintf("tap%d", i),
+			fmt.Sprintf("MAC=52:54:00:00:%02x:%02x\nIP=198.51.100.%d\n", i>>8, i&0xff, i%250+1))
+	}
+	written := time.Since(start)
+	d := eventually(t, "every binding active", func() bool { return tbl.Snapshot().Len() == n })
+	t.Logf("%d files written in %v, all active %v after the last write", n, written, d)
+}

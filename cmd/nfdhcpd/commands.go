@@ -26,6 +26,7 @@ func commands() []command {
 		{name: "check", usage: "[-c FILE] [BINDING...]", summary: "validate the configuration and the binding files; non-zero exit with reasons", run: runCheck},
 		{name: "bind", usage: "[-c FILE] TAP KEY=VALUE...", summary: "write TAP's binding file atomically (for ifup hooks)", run: runBind},
 		{name: "unbind", usage: "[-c FILE] TAP...", summary: "remove TAPs' binding files (for ifdown hooks)", run: runUnbind},
+		{name: "status", usage: "[-c FILE] [-socket PATH] [-json]", summary: "show the running daemon's bindings and counters", run: runStatus},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "help", summary: "print this help", run: runHelp},
 	}

@@ -29,7 +29,7 @@ func runDaemonCommand(args []string, stdout, stderr io.Writer) error {
 	if f.version {
 		return runVersion(nil, stdout, stderr)
 	}
-	log := newLogger(stderr, f.debug)
+	log := newDaemonLogger(stderr, f.debug)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return runDaemon(ctx, f.config, log)
@@ -69,9 +69,6 @@ func runDaemon(ctx context.Context, configPath string, log *slog.Logger) error {
 				log.Warn("removing pidfile failed", "error", err)
 			}
 		}()
-	}
-	if cfg.General.User != "" {
-		log.Warn("config: [general] user is not applied: run the daemon with systemd's User= and AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW", "user", cfg.General.User)
 	}
 	if cfg.Routing.Enable {
 		// TODO(routing): start the routing module here, under the same
@@ -124,6 +121,9 @@ func (d *daemon) run(ctx context.Context, sigs <-chan os.Signal) error {
 			return err
 		}
 		d.applyRA(gctx, d.cfg)
+		if err := d.startOps(gctx, g); err != nil {
+			return err
+		}
 		d.log.Info("ready to serve requests")
 		return d.loop(gctx, sigs)
 	})

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// runStatus implements `nfdhcpd status [-c FILE] [-socket PATH] [-json]`:
+// it asks the running daemon, over its control socket, for the state of
+// every binding and the packet counters.
+func runStatus(args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("status", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	configPath := flags.String("c", DefaultConfigPath, "configuration `file` naming the control socket")
+	socket := flags.String("socket", "", "control socket `path` (default: [general] control_socket of the configuration)")
+	asJSON := flags.Bool("json", false, "print the daemon's JSON answer as it is")
+	flags.Usage = func() {
+		fmt.Fprintf(stderr, "usage: nfdhcpd status [-c FILE] [-socket PATH] [-json]\n\n"+
+			"Shows the running daemon's bindings (active, pending with the missing\n"+
+			"interface, invalid with the reason) and its packet counters.\n\n")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		return fmt.Errorf("status: %w: %w", err, errUsage)
+	}
+	if flags.NArg() != 0 {
+		return fmt.Errorf("status: unexpected argument %q: %w", flags.Arg(0), errUsage)
+	}
+	path := *socket
+	if path == "" {
+		var err error
+		if path, err = configuredSocket(*configPath, flagGiven(flags, "c")); err != nil {
+			return err
+		}
+	}
+	body, err := fetchStatus(path)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := stdout.Write(body)
+		return err
+	}
+	var r statusReport
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("status: the daemon's answer: %w", err)
+	}
+	return printStatus(stdout, r)
+}
+
+// configuredSocket returns the control socket of the configuration at path
+// (the default one when the default configuration does not exist).
+func configuredSocket(path string, explicit bool) (string, error) {
+	cfg, err := LoadConfig(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return DefaultControlSocket, nil
+		}
+		return "", err
+	}
+	if cfg.General.ControlSocket == "" {
+		return "", errors.New("status: the configuration has no control_socket")
+	}
+	return cfg.General.ControlSocket, nil
+}
+
+// fetchStatus asks the daemon at the control socket for its status.
+func fetchStatus(socket string) ([]byte, error) {
+	client := &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}},
+	}
+	resp, err := client.Get("http://nfdhcpd/status")
+	if err != nil {
+		return nil, fmt.Errorf("status: is nfdhcpd running? %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status: the daemon answered %s", resp.Status)
+	}
+	return body, nil
+}
+
+// printStatus writes the report as tables for a terminal.
+func printStatus(w io.Writer, r statusReport) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "nfdhcpd %s, pid %d, up %s\n", r.Version, r.PID, time.Since(r.Started).Round(time.Second))
+	fmt.Fprintf(tw, "config %s, datapath %s\n", r.Config, r.Datapath)
+	var states []string
+	for _, s := range bindingStates() {
+		states = append(states, fmt.Sprintf("%d %s", r.BindingsN[s.String()], s))
+	}
+	fmt.Fprintf(tw, "bindings: %s\n\n", strings.Join(states, ", "))
+
+	fmt.Fprintln(tw, "TAP\tSTATE\tINDEV\tMAC\tIP\tIPV6\tHOSTNAME\tREASON")
+	for _, b := range r.Bindings {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			b.Name, b.State, dash(b.Indev), dash(b.MAC), dash(b.IP), dash(b.IP6), dash(b.Hostname), b.Reason)
+	}
+
+	fmt.Fprintln(tw)
+	header := []string{"QUEUE"}
+	for _, o := range outcomes() {
+		header = append(header, strings.ToUpper(o.String()))
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	rows := map[string][]string{}
+	var order []string
+	for _, c := range r.Counters {
+		if _, ok := rows[c.Queue]; !ok {
+			order = append(order, c.Queue)
+		}
+		rows[c.Queue] = append(rows[c.Queue], fmt.Sprint(c.Packets))
+	}
+	for _, q := range order {
+		fmt.Fprintf(tw, "%s\t%s\n", q, strings.Join(rows[q], "\t"))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,548 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/gopacket/layers"
+)
+
+// nfdhcpdBinary returns the daemon binary under test, or skips (fails
+// under CI=true) when there is none.
+func nfdhcpdBinary(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv(binEnv)
+	if bin == "" {
+		missingPrereq(t, "no daemon binary (%s unset): need root, or CI=true, to build it", binEnv)
+	}
+	return bin
+}
+
+// runNfdhcpd runs a subcommand of the binary and returns its standard
+// output, standard error and exit status.
+func runNfdhcpd(t *testing.T, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	cmd := exec.Command(nfdhcpdBinary(t), args...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		status = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("run nfdhcpd %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), status
+}
+
+// opsStatus is the part of `nfdhcpd status -json` the tests look at.
+type opsStatus struct {
+	Bindings []struct {
+		Name, State, Reason, MAC, IP string
+	} `json:"bindings"`
+	BindingsN map[string]int `json:"bindings_by_state"`
+	Counters  []struct {
+		Queue, Outcome string
+		Packets        uint64
+	} `json:"counters"`
+}
+
+func (s opsStatus) counter(queue, outcome string) uint64 {
+	for _, c := range s.Counters {
+		if c.Queue == queue && c.Outcome == outcome {
+			return c.Packets
+		}
+	}
+	return 0
+}
+
+// states returns binding name → state.
+func (s opsStatus) states() map[string]string {
+	m := map[string]string{}
+	for _, b := range s.Bindings {
+		m[b.Name] = b.State
+	}
+	return m
+}
+
+// status runs `nfdhcpd status -json` against the socket.
+func status(t *testing.T, socket string) opsStatus {
+	t.Helper()
+	out, errOut, code := runNfdhcpd(t, "status", "-socket", socket, "-json")
+	if code != 0 {
+		t.Fatalf("nfdhcpd status: exit %d: %s", code, errOut)
+	}
+	var s opsStatus
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("nfdhcpd status -json: %v: %s", err, out)
+	}
+	return s
+}
+
+// waitStatus polls the status until cond holds, for up to 5 s.
+func waitStatus(t *testing.T, socket string, what string, cond func(opsStatus) bool) opsStatus {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := status(t, socket)
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never showed %s; last: %+v", what, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// opsDaemon starts a daemon in a fresh hypervisor namespace with the capture
+// rules and a control socket, after letting edit change the configuration.
+func opsDaemon(t *testing.T, edit func(Config)) (*Daemon, string) {
+	t.Helper()
+	requirePrereqs(t)
+	hv := newNetns(t, "ops")
+	installQueueRules(t, hv)
+	conf := defaultConfig(newDatapath(t))
+	socket := filepath.Join(t.TempDir(), "control")
+	conf.set("general", "control_socket", socket)
+	if edit != nil {
+		edit(conf)
+	}
+	return startDaemon(t, hv, conf), socket
+}
+
+// discover sends a DHCPDISCOVER from the VM end of link with MAC mac and
+// returns the reply, or nil when none came.
+func discover(t *testing.T, link *Link, mac net.HardwareAddr, timeout time.Duration) *layers.DHCPv4 {
+	t.Helper()
+	c, err := newRawDHCPClient(link.VM, link.VMIf, mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	reply, err := c.exchange(dhcpRequest{Type: layers.DHCPMsgTypeDiscover,
+		Params: []layers.DHCPOpt{layers.DHCPOptSubnetMask, layers.DHCPOptRouter, layers.DHCPOptDNS}}, timeout)
+	if errors.Is(err, errNoReply) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply
+}
+
+// TestStatusShowsBindingsAndCounters checks `nfdhcpd status` against what
+// was set up and sent: an active, a pending and an invalid binding, one
+// answered and one spoofed DHCPDISCOVER.
+func TestStatusShowsBindingsAndCounters(t *testing.T) {
+	d, socket := opsDaemon(t, nil)
+	vmMAC := net.HardwareAddr{0xaa, 0, 0, 0x5a, 0, 1}
+	link := connectVM(t, d.NS, "tap0", vmMAC)
+	d.WriteBinding(t, "tap0", bindingFile("MAC", vmMAC.String(), "IP", "192.0.2.10", "SUBNET", "192.0.2.0/24", "GATEWAY", "192.0.2.1"))
+	d.WriteBinding(t, "tap9", bindingFile("MAC", "aa:00:00:5a:00:09", "IP", "192.0.2.19"))
+	d.WriteBinding(t, "tap8", "MAC=not-a-mac\n")
+
+	want := map[string]string{"tap0": "active", "tap8": "invalid", "tap9": "pending"}
+	waitStatus(t, socket, fmt.Sprint(want), func(s opsStatus) bool { return cmp.Equal(want, s.states()) })
+
+	if reply := discover(t, link, vmMAC, 3*time.Second); reply == nil || yourIP(reply) != netip.MustParseAddr("192.0.2.10") {
+		t.Fatalf("DISCOVER from the bound MAC: reply %v, want an offer of 192.0.2.10", reply)
+	}
+	if reply := discover(t, link, net.HardwareAddr{0xaa, 0, 0, 0x5a, 0, 0x66}, 500*time.Millisecond); reply != nil {
+		t.Fatalf("DISCOVER from a foreign MAC was answered: %v", reply)
+	}
+
+	s := waitStatus(t, socket, "one answered and one spoofed DHCPv4 packet", func(s opsStatus) bool {
+		return s.counter("dhcpv4", "answered") >= 1 && s.counter("dhcpv4", "spoofed") >= 1
+	})
+	got := map[string]uint64{
+		"answered": s.counter("dhcpv4", "answered"),
+		"spoofed":  s.counter("dhcpv4", "spoofed"),
+		"nak":      s.counter("dhcpv4", "nak"),
+	}
+	if diff := cmp.Diff(map[string]uint64{"answered": 1, "spoofed": 1, "nak": 0}, got); diff != "" {
+		t.Errorf("dhcpv4 counters (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"active": 1, "pending": 1, "invalid": 1}, s.BindingsN); diff != "" {
+		t.Errorf("bindings by state (-want +got):\n%s", diff)
+	}
+	for _, b := range s.Bindings {
+		if b.Name == "tap8" && !strings.Contains(b.Reason, "not-a-mac") {
+			t.Errorf("invalid binding's reason %q does not name the bad MAC", b.Reason)
+		}
+		if b.Name == "tap9" && !strings.Contains(b.Reason, "tap9") {
+			t.Errorf("pending binding's reason %q does not name the missing TAP", b.Reason)
+		}
+	}
+
+	// The table view for people shows the same.
+	out, errOut, code := runNfdhcpd(t, "status", "-socket", socket)
+	if code != 0 {
+		t.Fatalf("nfdhcpd status: exit %d: %s", code, errOut)
+	}
+	for _, wantLine := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^bindings: 1 active, 1 pending, 1 invalid$`),
+		regexp.MustCompile(`(?m)^tap0 +active +tap0 +aa:00:00:5a:00:01 +192\.0\.2\.10 `),
+		regexp.MustCompile(`(?m)^dhcpv4 +1 +0 +0 +1 `),
+	} {
+		if !wantLine.MatchString(out) {
+			t.Errorf("nfdhcpd status output has no line matching %s:\n%s", wantLine, out)
+		}
+	}
+	d.Stop(t)
+	if _, err := os.Stat(socket); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("control socket still there after a clean stop: %v", err)
+	}
+}
+
+// TestBindUnbindServes checks the hook commands against the running daemon:
+// after `nfdhcpd bind` the VM gets its lease, after `nfdhcpd unbind` no
+// answer.
+func TestBindUnbindServes(t *testing.T) {
+	d, socket := opsDaemon(t, nil)
+	vmMAC := net.HardwareAddr{0xaa, 0, 0, 0x5b, 0, 1}
+	link := connectVM(t, d.NS, "tap0", vmMAC)
+	if reply := discover(t, link, vmMAC, 500*time.Millisecond); reply != nil {
+		t.Fatalf("answered before any binding: %v", reply)
+	}
+
+	_, errOut, code := runNfdhcpd(t, "bind", "-c", d.Conf, "tap0", "MAC="+vmMAC.String(), "IP=192.0.2.33",
+		"SUBNET=192.0.2.0/24", "GATEWAY=192.0.2.1", "HOSTNAME=vm33")
+	if code != 0 {
+		t.Fatalf("nfdhcpd bind: exit %d: %s", code, errOut)
+	}
+	waitStatus(t, socket, "tap0 active", func(s opsStatus) bool { return s.states()["tap0"] == "active" })
+	reply := discover(t, link, vmMAC, 3*time.Second)
+	if reply == nil || yourIP(reply) != netip.MustParseAddr("192.0.2.33") {
+		t.Fatalf("after bind: reply %v, want an offer of 192.0.2.33", reply)
+	}
+
+	if _, errOut, code := runNfdhcpd(t, "unbind", "-c", d.Conf, "tap0"); code != 0 {
+		t.Fatalf("nfdhcpd unbind: exit %d: %s", code, errOut)
+	}
+	waitStatus(t, socket, "no binding", func(s opsStatus) bool { return len(s.Bindings) == 0 })
+	if reply := discover(t, link, vmMAC, 1*time.Second); reply != nil {
+		t.Fatalf("after unbind: answered %v, want nothing", reply)
+	}
+
+	// A bind the daemon would refuse is refused by the command.
+	_, errOut, code = runNfdhcpd(t, "bind", "-c", d.Conf, "tap0", "MAC="+vmMAC.String(), "IP=198.51.100.1", "SUBNET=192.0.2.0/24")
+	if code == 0 || !strings.Contains(errOut, "198.51.100.1") {
+		t.Errorf("bind of an IP outside its subnet: exit %d, stderr %q; want a failure naming the IP", code, errOut)
+	}
+}
+
+// TestReloadChangesNameservers checks that SIGHUP makes a new client get
+// the DNS servers of the edited configuration.
+func TestReloadChangesNameservers(t *testing.T) {
+	var conf Config
+	d, _ := opsDaemon(t, func(c Config) { conf = c })
+	vmMAC := net.HardwareAddr{0xaa, 0, 0, 0x5c, 0, 1}
+	link := connectVM(t, d.NS, "tap0", vmMAC)
+	d.WriteBinding(t, "tap0", bindingFile("MAC", vmMAC.String(), "IP", "192.0.2.44", "SUBNET", "192.0.2.0/24", "GATEWAY", "192.0.2.1"))
+	d.WaitLog(t, 5*time.Second, "tap0")
+
+	dns := func() string {
+		t.Helper()
+		var reply *layers.DHCPv4
+		for range 20 { // the binding may take a moment to become active
+			if reply = discover(t, link, vmMAC, 500*time.Millisecond); reply != nil {
+				break
+			}
+		}
+		if reply == nil {
+			t.Fatal("no offer")
+		}
+		opt, ok := dhcpOption(reply, layers.DHCPOptDNS)
+		if !ok {
+			t.Fatal("offer without DNS servers")
+		}
+		var ips []string
+		for i := 0; i+4 <= len(opt); i += 4 {
+			ips = append(ips, net.IP(opt[i:i+4]).String())
+		}
+		return strings.Join(ips, ",")
+	}
+	if got := dns(); got != "192.0.2.53,192.0.2.54" {
+		t.Fatalf("DNS before reload = %s, want 192.0.2.53,192.0.2.54", got)
+	}
+	conf.set("dhcp", "nameservers", "198.51.100.53")
+	if err := os.WriteFile(d.Conf, []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.Signal(t, syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := dns()
+		if got == "198.51.100.53" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("DNS after reload = %s, want 198.51.100.53", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d.Stop(t)
+}
+
+// procCaps returns the capability lines and Uid line of /proc/PID/status
+// and of every thread of the process.
+func procCaps(t *testing.T, pid int) map[string]map[string]string {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("threads of %d: %v", pid, err)
+	}
+	out := map[string]map[string]string{}
+	for _, path := range append([]string{fmt.Sprintf("/proc/%d/status", pid)}, tasks...) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			k, v, ok := strings.Cut(sc.Text(), ":")
+			if ok && (strings.HasPrefix(k, "Cap") || k == "Uid" || k == "Gid") {
+				m[k] = strings.Join(strings.Fields(v), " ")
+			}
+		}
+		f.Close()
+		out[path] = m
+	}
+	return out
+}
+
+// TestUserNobodyKeepsServing checks [general] user: the daemon switches to
+// nobody with only CAP_NET_ADMIN and CAP_NET_RAW, in every thread, and
+// still answers.
+func TestUserNobodyKeepsServing(t *testing.T) {
+	// nobody must be able to read the data directory after the switch.
+	datapath, err := os.MkdirTemp("", "nfdhcpd-ops-bindings-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(datapath) })
+	if err := os.Chmod(datapath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, socket := opsDaemon(t, func(c Config) {
+		c.set("general", "user", "nobody")
+		c.set("general", "datapath", datapath)
+	})
+	d.WaitLog(t, 5*time.Second, "dropped privileges")
+
+	const onlyNetAdminRaw = "0000000000003000" // bits 12 (NET_ADMIN) and 13 (NET_RAW)
+	for path, got := range procCaps(t, d.cmd.Process.Pid) {
+		want := map[string]string{
+			"CapInh": "0000000000000000", "CapPrm": onlyNetAdminRaw, "CapEff": onlyNetAdminRaw,
+			"CapBnd": onlyNetAdminRaw, "CapAmb": "0000000000000000",
+			"Uid": "65534 65534 65534 65534", "Gid": "65534 65534 65534 65534",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", path, diff)
+		}
+	}
+
+	vmMAC := net.HardwareAddr{0xaa, 0, 0, 0x5d, 0, 1}
+	link := connectVM(t, d.NS, "tap0", vmMAC)
+	d.WriteBinding(t, "tap0", bindingFile("MAC", vmMAC.String(), "IP", "192.0.2.55", "SUBNET", "192.0.2.0/24", "GATEWAY", "192.0.2.1"))
+	waitStatus(t, socket, "tap0 active", func(s opsStatus) bool { return s.states()["tap0"] == "active" })
+	if reply := discover(t, link, vmMAC, 3*time.Second); reply == nil || yourIP(reply) != netip.MustParseAddr("192.0.2.55") {
+		t.Fatalf("as nobody: reply %v, want an offer of 192.0.2.55", reply)
+	}
+	d.Stop(t)
+}
+
+// metricValue returns the value of the sample called series (name with
+// labels, as written) in a Prometheus text exposition, or -1.
+func metricValue(text, series string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// getInNS fetches http://addr/path from a socket opened inside ns, where
+// the daemon's metrics endpoint listens.
+func getInNS(t *testing.T, ns *Netns, addr, path string) string {
+	t.Helper()
+	var conn net.Conn
+	if err := ns.Do(func() error {
+		var err error
+		conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
+		return err
+	}); err != nil {
+		t.Fatalf("connect to %s in %s: %v", addr, ns.Name, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, addr)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	if _, err := bufio.NewReader(resp.Body).WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s: %s", path, resp.Status, b.String())
+	}
+	return b.String()
+}
+
+// TestMetricsMoveWithTraffic checks the Prometheus endpoint: counters and
+// the bindings gauge follow what is sent, and the binding list is not
+// exposed over TCP.
+func TestMetricsMoveWithTraffic(t *testing.T) {
+	const addr = "127.0.0.1:9167"
+	d, _ := opsDaemon(t, func(c Config) { c.set("general", "metrics_listen", addr) })
+	answered := `nfdhcpd_packets_total{queue="dhcpv4",outcome="answered"}`
+	unknown := `nfdhcpd_packets_total{queue="dhcpv4",outcome="unknown_tap"}`
+	active := `nfdhcpd_bindings{state="active"}`
+
+	before := getInNS(t, d.NS, addr, "/metrics")
+	for _, series := range []string{answered, unknown, active} {
+		if v := metricValue(before, series); v != 0 {
+			t.Errorf("%s = %v at start, want 0", series, v)
+		}
+	}
+
+	vmMAC := net.HardwareAddr{0xaa, 0, 0, 0x5e, 0, 1}
+	link := connectVM(t, d.NS, "tap0", vmMAC)
+	if reply := discover(t, link, vmMAC, 500*time.Millisecond); reply != nil {
+		t.Fatalf("answered before any binding: %v", reply)
+	}
+	d.WriteBinding(t, "tap0", bindingFile("MAC", vmMAC.String(), "IP", "192.0.2.66", "SUBNET", "192.0.2.0/24"))
+	var reply *layers.DHCPv4
+	for range 20 {
+		if reply = discover(t, link, vmMAC, 500*time.Millisecond); reply != nil {
+			break
+		}
+	}
+	if reply == nil {
+		t.Fatal("no offer after binding")
+	}
+
+	after := getInNS(t, d.NS, addr, "/metrics")
+	got := map[string]float64{}
+	for _, series := range []string{answered, unknown, active} {
+		got[series] = metricValue(after, series)
+	}
+	// Every DISCOVER sent before the binding was active counted as unknown
+	// TAP; only the last one was answered.
+	if got[unknown] < 1 {
+		t.Errorf("%s = %v, want at least 1", unknown, got[unknown])
+	}
+	delete(got, unknown)
+	if diff := cmp.Diff(map[string]float64{answered: 1, active: 1}, got); diff != "" {
+		t.Errorf("metrics after traffic (-want +got):\n%s", diff)
+	}
+
+	var conn net.Conn
+	_ = d.NS.Do(func() error {
+		var err error
+		conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
+		return err
+	})
+	if conn != nil {
+		fmt.Fprintf(conn, "GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			t.Errorf("the metrics endpoint serves /status to anyone on the network")
+		}
+		conn.Close()
+	}
+	d.Stop(t)
+}
+
+// TestCheckCommand runs `nfdhcpd check` on the fixtures: each bad binding
+// and configuration is refused with its reason, the good ones pass.
+func TestCheckCommand(t *testing.T) {
+	nfdhcpdBinary(t)
+	fixtures := filepath.Join("..", "fixtures")
+	newConf := func(t *testing.T, datapath string) string {
+		conf := filepath.Join(t.TempDir(), "nfdhcpd.conf")
+		if err := os.WriteFile(conf, []byte("[general]\ndatapath = "+datapath+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return conf
+	}
+	copyInto := func(t *testing.T, src, dir string) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(src)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	badBindings, _ := filepath.Glob(filepath.Join(fixtures, "bindings", "bad", "*.reason"))
+	badConfigs, _ := filepath.Glob(filepath.Join(fixtures, "config", "bad", "*.reason"))
+	if len(badBindings) == 0 || len(badConfigs) == 0 {
+		t.Fatal("no bad fixtures found")
+	}
+	for _, r := range badBindings {
+		name := strings.TrimSuffix(filepath.Base(r), ".reason")
+		t.Run("binding/"+name, func(t *testing.T) {
+			reason, _ := os.ReadFile(r)
+			dir := t.TempDir()
+			copyInto(t, strings.TrimSuffix(r, ".reason"), dir)
+			out, _, code := runNfdhcpd(t, "check", "-c", newConf(t, dir))
+			if code != 1 || !strings.Contains(out, strings.TrimSpace(string(reason))) {
+				t.Errorf("check: exit %d, output %q; want 1 and the reason %q", code, out, strings.TrimSpace(string(reason)))
+			}
+		})
+	}
+	for _, r := range badConfigs {
+		name := strings.TrimSuffix(filepath.Base(r), ".reason")
+		t.Run("config/"+name, func(t *testing.T) {
+			reason, _ := os.ReadFile(r)
+			out, _, code := runNfdhcpd(t, "check", "-c", strings.TrimSuffix(r, ".reason")+".conf")
+			if code != 1 || !strings.Contains(out, strings.TrimSpace(string(reason))) {
+				t.Errorf("check: exit %d, output %q; want 1 and the reason %q", code, out, strings.TrimSpace(string(reason)))
+			}
+		})
+	}
+	t.Run("good", func(t *testing.T) {
+		dir := t.TempDir()
+		good, _ := filepath.Glob(filepath.Join(fixtures, "bindings", "good", "*"))
+		for _, g := range good {
+			copyInto(t, g, dir)
+		}
+		out, errOut, code := runNfdhcpd(t, "check", "-c", newConf(t, dir))
+		if code != 0 || !strings.Contains(out, fmt.Sprintf("%d binding files ok", len(good))) {
+			t.Errorf("check of the good bindings: exit %d, output %q %q", code, out, errOut)
+		}
+		configs, _ := filepath.Glob(filepath.Join(fixtures, "config", "good", "*.conf"))
+		for _, c := range configs {
+			if out, _, code := runNfdhcpd(t, "check", "-c", c, good[0]); code != 0 {
+				t.Errorf("check -c %s: exit %d: %s", c, code, out)
+			}
+		}
+	})
+}

@@ -41,4 +41,18 @@
 //
 // Errors name the file and line, as in
 // `binding: tap0:3: MAC "zz": invalid (want a 48-bit MAC such as 52:54:00:12:34:56)`.
+//
+// # The watched table
+//
+// A Table watches the directory itself (files renamed in count as much as
+// files written in place) and reads a file once it has been quiet for 50 ms,
+// or 500 ms after its first change if it is rewritten without pause.
+// Temporary and backup names are skipped (see Ignored). A file that turns
+// invalid keeps its last good binding, with a warning; a file invalid from
+// the start is listed as invalid; a removed file removes its binding. A
+// binding becomes active when both its TAP and its INDEV exist, and follows
+// a TAP recreated under a new index. Lost directory events trigger a full
+// rescan; a lost link subscription is renewed with a full link list. When
+// the directory itself disappears, the bindings known are kept and the
+// watch is retried every 200 ms; when it returns it is read whole.
 package binding

@@ -64,6 +64,14 @@ func TestParseDaemonFlags(t *testing.T) {
 		{[]string{"-c", "/etc/x.conf", "-d", "-f"}, daemonFlags{config: "/etc/x.conf", debug: true, foreground: true}},
 		{[]string{"--config=/y.conf", "--debug", "--foreground"}, daemonFlags{config: "/y.conf", debug: true, foreground: true}},
 		{[]string{"--version"}, daemonFlags{config: DefaultConfigPath, version: true}},
+		{[]string{"-df"}, daemonFlags{config: DefaultConfigPath, debug: true, foreground: true}},
+		{[]string{"-fdc", "/a.conf"}, daemonFlags{config: "/a.conf", debug: true, foreground: true}},
+		{[]string{"-c/b.conf", "-f"}, daemonFlags{config: "/b.conf", foreground: true}},
+		{[]string{"-dc=/c.conf"}, daemonFlags{config: "/c.conf", debug: true}},
+		{[]string{"-config", "/d.conf", "-debug"}, daemonFlags{config: "/d.conf", debug: true}},
+		{[]string{"-c", "-df.conf"}, daemonFlags{config: "-df.conf"}},
+		{[]string{"-c", "-df"}, daemonFlags{config: "-df"}},
+		{[]string{"-dc", "-fd", "-f"}, daemonFlags{config: "-fd", debug: true, foreground: true}},
 	}
 	for _, tt := range tests {
 		got, err := parseDaemonFlags(tt.args, &bytes.Buffer{})

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // daemonFlags are the command line of the daemon itself: the original's
@@ -35,7 +36,7 @@ func newDaemonFlagSet(stderr io.Writer) (*flag.FlagSet, *daemonFlags) {
 
 func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs, f := newDaemonFlagSet(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(expandShortFlags(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
@@ -45,4 +46,70 @@ func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q (subcommands come first: nfdhcpd help): %w", fs.Arg(0), errUsage)
 	}
 	return f, nil
+}
+
+// expandShortFlags rewrites the optparse forms the original accepted and
+// Go's flag package does not: grouped switches ("-df") and a value glued
+// to -c ("-c/etc/nfdhcpd/nfdhcpd.conf", "-dc FILE"). Anything else,
+// including Go's single-dash long names ("-config"), is left alone.
+func expandShortFlags(args []string) []string {
+	out := make([]string, 0, len(args))
+	valueNext := false
+	for i, a := range args {
+		if valueNext {
+			// The value of a separate -c is a file name, whatever it
+			// looks like.
+			out = append(out, a)
+			valueNext = false
+			continue
+		}
+		switch a {
+		case "-c", "-config", "--config":
+			valueNext = true
+		}
+		if a == "--" || !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "--") {
+			if a == "--" {
+				return append(out, args[i:]...)
+			}
+			out = append(out, a)
+			continue
+		}
+		if expanded, ok := splitShortGroup(a[1:]); ok {
+			out = append(out, expanded...)
+			valueNext = expanded[len(expanded)-1] == "-c"
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// splitShortGroup splits "df" into "-d", "-f" and "dcFILE" into "-d",
+// "-c", "FILE". It refuses a group that is a long flag name or holds a
+// letter that is not one of the original's short options.
+func splitShortGroup(g string) ([]string, bool) {
+	if len(g) < 2 {
+		return nil, false
+	}
+	for _, long := range []string{"config", "debug", "foreground", "version"} {
+		if strings.HasPrefix(g, long) {
+			return nil, false
+		}
+	}
+	var out []string
+	for i, c := range g {
+		switch c {
+		case 'd', 'f':
+			out = append(out, "-"+string(c))
+		case 'c':
+			out = append(out, "-c")
+			if rest := g[i+1:]; rest != "" {
+				out = append(out, strings.TrimPrefix(rest, "="))
+			}
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"testing"
 	"time"
 
 	"github.com/google/gopacket"
@@ -24,6 +25,9 @@ type rawDHCPClient struct {
 	fd      int
 	ifindex int
 	mac     net.HardwareAddr
+	// chaddr, when set, goes into the DHCP message instead of mac, to forge
+	// a client hardware address that differs from the frame's source.
+	chaddr net.HardwareAddr
 }
 
 // newRawDHCPClient opens the client on ifname inside ns. Frames carry mac as
@@ -122,13 +126,17 @@ func (c *rawDHCPClient) drain() {
 
 // frame builds the Ethernet frame of req: 0.0.0.0:68 → 255.255.255.255:67.
 func (c *rawDHCPClient) frame(req dhcpRequest, xid uint32) ([]byte, error) {
+	chaddr := c.mac
+	if c.chaddr != nil {
+		chaddr = c.chaddr
+	}
 	d := &layers.DHCPv4{
 		Operation:    layers.DHCPOpRequest,
 		HardwareType: layers.LinkTypeEthernet,
 		HardwareLen:  6,
 		Xid:          xid,
 		Flags:        0x8000, // broadcast: the VM end has no address yet
-		ClientHWAddr: c.mac,
+		ClientHWAddr: chaddr,
 		ClientIP:     net.IPv4zero,
 		YourClientIP: net.IPv4zero,
 		NextServerIP: net.IPv4zero,
@@ -209,4 +217,59 @@ func dhcpOption(d *layers.DHCPv4, t layers.DHCPOpt) ([]byte, bool) {
 func yourIP(d *layers.DHCPv4) netip.Addr {
 	a, _ := netip.AddrFromSlice(d.YourClientIP.To4())
 	return a
+}
+
+// awaitReply repeats req with short timeouts until accept takes a reply,
+// and returns that reply and the time from start to its arrival. It fails
+// the test when that takes longer than within.
+func awaitReply(t testing.TB, c *rawDHCPClient, req dhcpRequest, start time.Time, within time.Duration,
+	accept func(*layers.DHCPv4) bool) (*layers.DHCPv4, time.Duration) {
+	t.Helper()
+	for {
+		reply, err := c.exchange(req, 100*time.Millisecond)
+		if err != nil && !errors.Is(err, errNoReply) {
+			t.Fatalf("%v", err)
+		}
+		elapsed := time.Since(start)
+		if err == nil && accept(reply) {
+			return reply, elapsed
+		}
+		if elapsed > within {
+			t.Fatalf("no acceptable reply to %v within %v (last: %v, %v)", req.Type, within, describeReply(reply), err)
+		}
+	}
+}
+
+// awaitSilence repeats req until one gets no reply, checks that the next
+// three get none either, and returns the time from start to sending the
+// first unanswered one. It fails the test when that takes longer than
+// within.
+func awaitSilence(t testing.TB, c *rawDHCPClient, req dhcpRequest, start time.Time, within time.Duration) time.Duration {
+	t.Helper()
+	for {
+		sent := time.Since(start)
+		reply, err := c.exchange(req, 100*time.Millisecond)
+		if errors.Is(err, errNoReply) {
+			for range 3 {
+				if reply, err := c.exchange(req, 100*time.Millisecond); !errors.Is(err, errNoReply) {
+					t.Fatalf("%v answered again after a silence: %v, %v", req.Type, describeReply(reply), err)
+				}
+			}
+			return sent
+		}
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%v still answered after %v: %v", req.Type, within, describeReply(reply))
+		}
+	}
+}
+
+// describeReply summarises a reply for failure messages.
+func describeReply(d *layers.DHCPv4) string {
+	if d == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%v yiaddr %v", dhcpMsgType(d), d.YourClientIP)
 }

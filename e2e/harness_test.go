@@ -64,11 +64,13 @@ func buildDaemon(bin string) error {
 type Config map[string]map[string]string
 
 // defaultConfig returns the configuration the tests start from: DHCPv4 on
-// the harness's queue, the documented default lease times, and IPv6 on its
-// queues.
+// the harness's queue, the documented default lease times, IPv6 on its
+// queues, and a control socket next to datapath.
 func defaultConfig(datapath string) Config {
 	return Config{
-		"general": {"datapath": datapath},
+		// Each daemon gets its own control socket: the default path in /run
+		// is shared by every daemon on the machine.
+		"general": {"datapath": datapath, "control_socket": filepath.Join(filepath.Dir(datapath), "control")},
 		"dhcp": {
 			"enable_dhcp":    "yes",
 			"dhcp_queue":     fmt.Sprint(queueDHCPv4),
@@ -350,4 +352,12 @@ func withTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// mustMkdir creates dir and its parents.
+func mustMkdir(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("e2e: mkdir %s: %v", dir, err)
+	}
 }

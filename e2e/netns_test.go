@@ -167,8 +167,15 @@ type Link struct {
 // up; the VM's IPv6 autoconfiguration is left on (the IPv6 tests need it).
 func connectVM(t testing.TB, hv *Netns, tap string, vmMAC net.HardwareAddr) *Link {
 	t.Helper()
+	return connectVMNamed(t, hv, tap, "eth0", vmMAC)
+}
+
+// connectVMNamed is connectVM with the VM end named vmIf, for clients that
+// keep state named after the interface outside the namespace (dhcpcd).
+func connectVMNamed(t testing.TB, hv *Netns, tap, vmIf string, vmMAC net.HardwareAddr) *Link {
+	t.Helper()
 	vm := newNetns(t, "vm")
-	l := &Link{Tap: tap, VM: vm, VMIf: "eth0", VMMAC: vmMAC}
+	l := &Link{Tap: tap, VM: vm, VMIf: vmIf, VMMAC: vmMAC}
 	hv.Run(t, "ip", "link", "add", tap, "type", "veth", "peer", "name", l.VMIf, "netns", vm.Name)
 	vm.Run(t, "ip", "link", "set", l.VMIf, "address", vmMAC.String())
 	vm.Run(t, "ip", "link", "set", l.VMIf, "up")

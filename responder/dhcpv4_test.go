@@ -68,6 +68,7 @@ func dhcpv4Binding() *binding.Active {
 			Hostname: "vm7.example.net",
 			Subnet:   netip.MustParsePrefix("192.0.2.0/24"),
 			Gateway:  netip.MustParseAddr("192.0.2.1"),
+			MTU:      1450,
 		},
 		TapIndex: dhcpv4TapIndex,
 		IndevMAC: dhcpv4TapMAC,
@@ -121,6 +122,7 @@ type dhcpv4Reply struct {
 	Hostname       string
 	Domain         string
 	T1, T2, Lease  time.Duration
+	MTU            string
 }
 
 func decodeDHCPv4Reply(t *testing.T, s dhcpv4Sent) dhcpv4Reply {
@@ -150,6 +152,9 @@ func decodeDHCPv4Reply(t *testing.T, s dhcpv4Sent) dhcpv4Reply {
 		Hostname: m.HostName(), Domain: m.DomainName(),
 		Lease: m.IPAddressLeaseTime(0), T1: m.IPAddressRenewalTime(0), T2: m.IPAddressRebindingTime(0),
 	}
+	if mtu := m.GetOneOption(dhcpv4.OptionInterfaceMTU); mtu != nil {
+		r.MTU = fmt.Sprintf("%x", mtu)
+	}
 	if rs := m.Router(); len(rs) > 0 {
 		r.Router = rs[0].String()
 	}
@@ -165,6 +170,7 @@ func offerFromGateway() dhcpv4Reply {
 		Type: "OFFER", YIAddr: "192.0.2.10", ServerID: "198.51.100.1",
 		Router: "192.0.2.1", Hostname: "vm7", Domain: "example.net",
 		Lease: 604800 * time.Second, T1: 600 * time.Second, T2: 529200 * time.Second,
+		MTU: "05aa", // 1450
 	}
 }
 

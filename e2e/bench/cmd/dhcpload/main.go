@@ -1,0 +1,180 @@
+// Command dhcpload is the whole-system load benchmark behind `make bench`.
+//
+// It builds two network namespaces joined by a veth pair (the "hypervisor"
+// side is named like a TAP), then, one server at a time, runs the server in
+// the hypervisor namespace and ISC perfdhcp in the VM namespace as a single
+// client with a fixed MAC, doing DORA exchanges at increasing rates. For
+// each server it finds the highest rate with less than 1% of exchanges
+// lost and reports, at that rate, the DISCOVER→OFFER and REQUEST→ACK
+// delays and the server's CPU seconds per 10,000 exchanges. The servers
+// are nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry,
+// kea-dhcp4 with a reservation, and the null responder: a program that
+// takes the same queue and drops every packet unanswered, the floor the
+// kernel path sets.
+//
+// It must run as root; it touches nothing outside its own namespaces.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
+	nullBin := flag.String("nullresponder", "", "null responder `binary`")
+	only := flag.String("servers", "nfdhcpd,null responder,dnsmasq,kea-dhcp4", "comma-separated `servers` to measure, in table order")
+	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
+	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
+	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
+	bisect := flag.Int("bisect", 3, "halvings that refine the rate between the last pass and the first failure")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect}
+	if err := run(ctx, log, *nfdhcpdBin, *nullBin, strings.Split(*only, ","), cfg); err != nil {
+		log.Error("benchmark failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) error {
+	if os.Geteuid() != 0 {
+		return errors.New("dhcpload: needs root to create network namespaces")
+	}
+	dir, err := os.MkdirTemp("", "nfdhcpd-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	topo, err := newTopology(ctx)
+	if err != nil {
+		return err
+	}
+	defer topo.close()
+
+	began := time.Now()
+	var rows []row
+	for _, s := range servers(nfdhcpdBin, nullBin) {
+		if !contains(only, s.name) {
+			continue
+		}
+		log.Info("measuring", "server", s.name)
+		sdir := dir + "/" + strings.ReplaceAll(s.name, " ", "-")
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
+			return err
+		}
+		r, err := measure(ctx, log, topo, s, sdir, cfg)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	printTable(os.Stdout, rows, cfg, time.Since(began))
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.TrimSpace(x) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// measure runs the rate search against one server.
+func measure(ctx context.Context, log *slog.Logger, topo *topology, s server, dir string, cfg searchConfig) (row, error) {
+	log = log.With("server", s.name)
+	if s.queued {
+		if err := topo.queueRule(ctx, true); err != nil {
+			return row{}, err
+		}
+		defer topo.queueRule(context.WithoutCancel(ctx), false)
+	}
+	var trialFn func(rate int) (trial, error)
+	if s.null {
+		trialFn = func(rate int) (trial, error) { return nullTrial(ctx, topo, s, dir, rate, cfg.Seconds) }
+	} else {
+		p, err := start(topo, s, dir)
+		if err != nil {
+			return row{}, err
+		}
+		defer p.stop()
+		if err := waitReady(ctx, topo, s, p); err != nil {
+			return row{}, err
+		}
+		trialFn = func(rate int) (trial, error) { return dhcpTrial(ctx, topo, s, p, rate, cfg.Seconds) }
+	}
+	best, failed, err := searchRate(ctx, log, trialFn, cfg)
+	if err != nil {
+		return row{}, err
+	}
+	return row{server: s, best: best, failed: failed}, nil
+}
+
+// dhcpTrial runs DORA exchanges at rate against a running server.
+func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, seconds int) (trial, error) {
+	tr := trial{Rate: rate}
+	before, err := cpuSeconds(p.cmd.Process.Pid)
+	if err != nil {
+		return tr, err
+	}
+	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, LocalPort: s.localPort})
+	if err != nil {
+		return tr, fmt.Errorf("%w\n%s", err, out)
+	}
+	after, err := cpuSeconds(p.cmd.Process.Pid)
+	if err != nil {
+		return tr, fmt.Errorf("dhcpload: %s died during the trial at %d/s: %w\n%s", s.name, rate, err, p.tail())
+	}
+	tr.Res, tr.CPU, tr.Done = res, after-before, res.Request.Received
+	judge(&tr, seconds)
+	return tr, nil
+}
+
+// nullTrial starts the null responder, sends DISCOVERs at rate and counts
+// how many reached it. The responder is restarted for every trial so that
+// its count and CPU time cover that trial only.
+func nullTrial(ctx context.Context, topo *topology, s server, dir string, rate, seconds int) (trial, error) {
+	tr := trial{Rate: rate}
+	_ = os.Remove(dir + "/null-responder.out")
+	p, err := start(topo, s, dir)
+	if err != nil {
+		return tr, err
+	}
+	defer p.stop()
+	if err := waitReady(ctx, topo, s, p); err != nil {
+		return tr, err
+	}
+	before, err := cpuSeconds(p.cmd.Process.Pid)
+	if err != nil {
+		return tr, err
+	}
+	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, DiscoverOnly: true})
+	if err != nil {
+		return tr, fmt.Errorf("%w\n%s", err, out)
+	}
+	after, err := cpuSeconds(p.cmd.Process.Pid)
+	if err != nil {
+		return tr, err
+	}
+	p.stop()
+	n, err := nullCount(p.log)
+	if err != nil {
+		return tr, fmt.Errorf("%w\n%s", err, p.tail())
+	}
+	tr.Res, tr.CPU, tr.Done = res, after-before, n
+	judge(&tr, seconds)
+	return tr, nil
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strconv"
+)
+
+// A trial is one perfdhcp run at a fixed rate against one server.
+type trial struct {
+	Rate int
+	Pass bool
+	Why  string // why it failed
+	Res  perfResult
+	// Done is what counts as served: ACKs received for a DHCP server,
+	// packets received for the null responder.
+	Done int
+	CPU  float64 // server CPU seconds during the run
+}
+
+// searchConfig bounds the rate search.
+type searchConfig struct {
+	Start, Max, Seconds int
+	// Bisections is how many halvings refine the rate between the last
+	// pass and the first failure.
+	Bisections int
+}
+
+// maxDropRatio is the share of exchanges that may be lost at a rate still
+// called drop-free.
+const maxDropRatio = 0.01
+
+// minSendRatio is the share of the asked rate perfdhcp must really send
+// for a trial to count: below it the client, not the server, was the
+// limit.
+const minSendRatio = 0.95
+
+// searchRate doubles the rate from cfg.Start until a trial fails, then
+// bisects between the last pass and the first failure. It returns the best
+// passing trial (zero Rate when none passed) and the first failing one.
+func searchRate(ctx context.Context, log *slog.Logger, run func(rate int) (trial, error), cfg searchConfig) (best, failed trial, err error) {
+	rate := cfg.Start
+	for rate <= cfg.Max {
+		tr, err := run(rate)
+		if err != nil {
+			return best, failed, err
+		}
+		log.Info("trial", "rate", rate, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "cpu_s", tr.CPU)
+		if !tr.Pass {
+			failed = tr
+			break
+		}
+		best = tr
+		rate *= 2
+	}
+	if best.Rate == 0 {
+		// Even the starting rate failed: walk down instead.
+		for rate = cfg.Start / 2; rate >= 50 && best.Rate == 0; rate /= 2 {
+			tr, err := run(rate)
+			if err != nil {
+				return best, failed, err
+			}
+			log.Info("trial", "rate", rate, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "cpu_s", tr.CPU)
+			if tr.Pass {
+				best = tr
+			} else {
+				failed = tr
+			}
+		}
+	}
+	if best.Rate == 0 || failed.Rate == 0 {
+		return best, failed, ctx.Err()
+	}
+	lo, hi := best.Rate, failed.Rate
+	for range cfg.Bisections {
+		mid := (lo + hi) / 2 / 50 * 50
+		if mid <= lo || mid >= hi {
+			break
+		}
+		tr, err := run(mid)
+		if err != nil {
+			return best, failed, err
+		}
+		log.Info("trial", "rate", mid, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "cpu_s", tr.CPU)
+		if tr.Pass {
+			best, lo = tr, mid
+		} else {
+			failed, hi = tr, mid
+		}
+	}
+	return best, failed, ctx.Err()
+}
+
+// judge decides whether a trial passes.
+func judge(tr *trial, seconds int) {
+	sent := tr.Res.Discover.Sent
+	switch {
+	case float64(sent) < minSendRatio*float64(tr.Rate*seconds):
+		tr.Why = fmt.Sprintf("perfdhcp sent only %d of %d DISCOVERs", sent, tr.Rate*seconds)
+	case sent == 0:
+		tr.Why = "nothing sent"
+	case float64(tr.Done) < (1-maxDropRatio)*float64(sent):
+		tr.Why = fmt.Sprintf("%.2f%% lost", 100*(1-float64(tr.Done)/float64(sent)))
+	default:
+		tr.Pass = true
+	}
+}
+
+var nullCountLine = regexp.MustCompile(`(?m)^packets (\d+)$`)
+
+// nullCount reads the count the null responder printed at exit.
+func nullCount(logPath string) (int, error) {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0, err
+	}
+	m := nullCountLine.FindAllSubmatch(b, -1)
+	if len(m) == 0 {
+		return 0, fmt.Errorf("dhcpload: the null responder printed no count")
+	}
+	return strconv.Atoi(string(m[len(m)-1][1]))
+}

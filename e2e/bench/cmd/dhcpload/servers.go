@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// A server is one DHCP server under test, or the null responder.
+type server struct {
+	name string
+	// queued servers sit behind the NFQUEUE rule; the others listen on
+	// the TAP themselves.
+	queued bool
+	// null servers answer nothing: the load is DISCOVERs only and the
+	// figure is the packets they received.
+	null bool
+	// localPort is where perfdhcp expects this server's replies (see
+	// servers()).
+	localPort int
+	// command returns the command line and its environment, after writing
+	// whatever configuration the server needs into dir.
+	command func(dir string) (args, env []string, err error)
+}
+
+// servers returns the servers to compare, in table order.
+//
+// perfdhcp's DHCPv4 client always behaves as a relay: it fills giaddr with
+// its own address and listens on port 67 (RFC 2131 §4.1 has servers answer
+// a relay there). dnsmasq and Kea do; nfdhcpd serves only VMs attached to
+// the host and answers the client port 68, so perfdhcp listens on 68 for it
+// (-L 68). Either way one DORA exchange is two requests and two replies.
+func servers(nfdhcpdBin, nullBin string) []server {
+	return []server{
+		{name: "nfdhcpd", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
+			return nfdhcpdCommand(nfdhcpdBin, dir)
+		}},
+		{name: "null responder", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
+			return []string{nullBin, "-queue", fmt.Sprint(queueNum)}, nil, nil
+		}},
+		{name: "dnsmasq", command: dnsmasqCommand},
+		{name: "kea-dhcp4", command: keaCommand},
+	}
+}
+
+func nfdhcpdCommand(bin, dir string) ([]string, []string, error) {
+	data := filepath.Join(dir, "bindings")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return nil, nil, err
+	}
+	b := fmt.Sprintf("MAC=%s\nIP=%s\nSUBNET=192.0.2.0/%s\nGATEWAY=%s\nHOSTNAME=benchvm.example.org\n", vmMAC, vmAddr, prefixLen, hostAddr)
+	if err := os.WriteFile(filepath.Join(data, tapName), []byte(b), 0o644); err != nil {
+		return nil, nil, err
+	}
+	conf := fmt.Sprintf(`[general]
+datapath = %s
+pidfile = %s
+control_socket = %s
+[dhcp]
+enable_dhcp = yes
+dhcp_queue = %d
+lease_lifetime = 604800
+lease_renewal = 600
+server_on_link = yes
+nameservers = 192.0.2.53
+domain = example.org
+[ipv6]
+enable_ipv6 = no
+`, data, filepath.Join(dir, "nfdhcpd.pid"), filepath.Join(dir, "nfdhcpd.sock"), queueNum)
+	path := filepath.Join(dir, "nfdhcpd.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, nil, err
+	}
+	// No -d: debug logging writes a line per packet, which no operator
+	// runs at scale.
+	return []string{bin, "-c", path, "-f"}, nil, nil
+}
+
+// dnsmasqCommand serves the VM from a static host entry, with DNS off and
+// no lease file (nfdhcpd keeps no lease database either), and logs only
+// errors.
+func dnsmasqCommand(dir string) ([]string, []string, error) {
+	return []string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+		"--interface=" + tapName, "--bind-interfaces",
+		"--dhcp-range=192.0.2.0,static,255.255.255.0,604800",
+		"--dhcp-host=" + vmMAC + "," + vmAddr + ",benchvm",
+		"--dhcp-option=option:router," + hostAddr,
+		"--dhcp-option=option:dns-server,192.0.2.53",
+		"--domain=example.org",
+		"--leasefile-ro", "--no-ping", "--dhcp-authoritative", "--quiet-dhcp",
+		"--log-facility=" + filepath.Join(dir, "dnsmasq.log"),
+		"--pid-file=" + filepath.Join(dir, "dnsmasq.pid"),
+	}, nil, nil
+}
+
+// keaCommand serves the VM from a reservation, with an in-memory lease
+// database and Kea's default threading (single-threaded in Kea 2.2).
+func keaCommand(dir string) ([]string, []string, error) {
+	conf := fmt.Sprintf(`{"Dhcp4": {
+  "interfaces-config": {"interfaces": [%q]},
+  "lease-database": {"type": "memfile", "persist": false},
+  "valid-lifetime": 604800, "renew-timer": 600, "rebind-timer": 529200,
+  "option-data": [{"name": "domain-name-servers", "data": "192.0.2.53"}, {"name": "domain-name", "data": "example.org"}],
+  "subnet4": [{"id": 1, "subnet": "192.0.2.0/%s", "interface": %q,
+    "option-data": [{"name": "routers", "data": %q}],
+    "reservations": [{"hw-address": %q, "ip-address": %q, "hostname": "benchvm"}]}],
+  "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "WARN"}]
+}}
+`, tapName, prefixLen, tapName, hostAddr, vmMAC, vmAddr)
+	path := filepath.Join(dir, "kea-dhcp4.json")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return nil, nil, err
+	}
+	env := []string{"KEA_LOCKFILE_DIR=" + dir, "KEA_PIDFILE_DIR=" + dir}
+	return []string{"kea-dhcp4", "-c", path}, env, nil
+}
+
+// A process is a running server in the hypervisor namespace.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	log  string
+}
+
+// start starts s in the hypervisor namespace. `ip netns exec` execs the
+// server in place, so the pid is the server's own, which is what the CPU
+// accounting reads.
+func start(t *topology, s server, dir string) (*process, error) {
+	args, env, err := s.command(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dhcpload: %s: configure: %w", s.name, err)
+	}
+	logPath := filepath.Join(dir, strings.ReplaceAll(s.name, " ", "-")+".out")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("ip", append([]string{"netns", "exec", t.hv}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("dhcpload: %s: start: %w", s.name, err)
+	}
+	p := &process{cmd: cmd, done: make(chan struct{}), log: logPath}
+	go func() {
+		p.err = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// exited reports whether the process has ended.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the process with SIGTERM, then SIGKILL after 3 s.
+func (p *process) stop() {
+	if p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(3 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// tail returns the last lines of the process's log, for error messages.
+func (p *process) tail() string {
+	b, _ := os.ReadFile(p.log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+var errNotReady = errors.New("server not ready")
+
+// waitReady polls until the server answers one DORA exchange, or, for the
+// null responder, until the queue is bound.
+func waitReady(ctx context.Context, t *topology, s server, p *process) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if p.exited() {
+			return fmt.Errorf("dhcpload: %s exited: %v\n%s", s.name, p.err, p.tail())
+		}
+		if s.null {
+			if queueBound(t) {
+				return nil
+			}
+		} else if res, _, err := runPerfdhcp(ctx, t, perfRun{Rate: 10, Seconds: 1, LocalPort: s.localPort}); err == nil && res.Request.Received > 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("dhcpload: %s: %w after 15 s\n%s", s.name, errNotReady, p.tail())
+}
+
+// queueBound reports whether a program has bound the queue in the
+// hypervisor namespace (its line in nfnetlink_queue).
+func queueBound(t *topology) bool {
+	out, err := exec.Command("ip", "netns", "exec", t.hv, "cat", "/proc/net/netfilter/nfnetlink_queue").Output()
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == fmt.Sprint(queueNum) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// A row is one server's line of the result table.
+type row struct {
+	server       server
+	best, failed trial
+}
+
+// queuedPPS is the packet rate through the server's input at its best
+// rate: two requests per DORA exchange, one DISCOVER per null packet.
+func (r row) queuedPPS() float64 {
+	if r.server.null {
+		return float64(r.best.Rate)
+	}
+	return 2 * float64(r.best.Rate)
+}
+
+// cpuPer10k is the server's CPU seconds per 10,000 exchanges (per 10,000
+// packets for the null responder) at its best rate.
+func (r row) cpuPer10k() string {
+	if r.best.Done == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", r.best.CPU/float64(r.best.Done)*10000)
+}
+
+func delays(s exchangeStats, null bool) string {
+	if null || s.Received == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f / %.1f", s.AvgMS, s.MaxMS)
+}
+
+// printTable writes the result table and the ratios the issue asks for.
+func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
+	fmt.Fprintf(w, "\nDHCPv4 DORA, one client (perfdhcp -R 1), %d s per trial, drop-free = < %.0f%% of exchanges lost; run took %s\n\n",
+		cfg.Seconds, 100*maxDropRatio, took.Round(time.Second))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "server\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tnext rate failed\t")
+	fmt.Fprintln(tw, "\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\t\t")
+	for _, r := range rows {
+		failed := "-"
+		if r.failed.Rate != 0 {
+			failed = fmt.Sprintf("%d/s: %s", r.failed.Rate, r.failed.Why)
+		}
+		rate := fmt.Sprint(r.best.Rate)
+		if r.server.null {
+			rate = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.server.name, rate, r.queuedPPS(),
+			delays(r.best.Res.Discover, r.server.null), delays(r.best.Res.Request, r.server.null), r.cpuPer10k(), failed)
+	}
+	tw.Flush()
+
+	byName := map[string]row{}
+	for _, r := range rows {
+		byName[r.server.name] = r
+	}
+	ours, ok := byName["nfdhcpd"]
+	if !ok || ours.best.Rate == 0 {
+		return
+	}
+	var ratios []string
+	for _, other := range []string{"dnsmasq", "kea-dhcp4"} {
+		if r, ok := byName[other]; ok && r.best.Rate > 0 {
+			ratios = append(ratios, fmt.Sprintf("nfdhcpd/%s drop-free rate = %.2f×", other, float64(ours.best.Rate)/float64(r.best.Rate)))
+		}
+	}
+	if r, ok := byName["null responder"]; ok && r.best.Rate > 0 {
+		ratios = append(ratios, fmt.Sprintf("null responder/nfdhcpd queue input = %.2f× (goal ≤ 2×)", r.queuedPPS()/ours.queuedPPS()))
+	}
+	if len(ratios) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(ratios, "\n"))
+	}
+	fmt.Fprintln(w, "\nThe null responder row counts DISCOVERs only (perfdhcp -i) that reached a program taking the same queue and dropping them;")
+	fmt.Fprintln(w, "its CPU column is per 10,000 packets. Every row was measured in this run.")
+}

@@ -546,3 +546,144 @@ func TestCheckCommand(t *testing.T) {
 		}
 	})
 }
+
+// TestUnitFileVerifies runs systemd-analyze verify on the shipped unit, with
+// the binary under test standing in for /usr/sbin/nfdhcpd. Unknown or
+// misspelt directives are only warnings to systemd, so any output fails.
+func TestUnitFileVerifies(t *testing.T) {
+	bin := nfdhcpdBinary(t)
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		missingPrereq(t, "need systemd-analyze: %v", err)
+	}
+	unit, err := os.ReadFile(filepath.Join(contribDir, "systemd", "nfdhcpd.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Type=notify", "WatchdogSec=", "ExecReload=/bin/kill -HUP $MAINPID",
+		"CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW", "ExecStart=/usr/sbin/nfdhcpd -c /etc/nfdhcpd/nfdhcpd.conf -f"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("unit file lacks %q", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "nfdhcpd.service")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(unit), "/usr/sbin/nfdhcpd", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("systemd-analyze", "verify", "--man=no", path).CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestShippedCaptureRulesLoad loads contrib's iptables, ferm and nftables
+// rules into a namespace and checks what the kernel then holds.
+func TestShippedCaptureRulesLoad(t *testing.T) {
+	requirePrereqs(t, "iptables-restore", "ip6tables-restore", "nft", "ferm")
+	hv := newNetns(t, "rules")
+	for _, tc := range []struct{ restore, file, list string }{
+		{"iptables-restore", "iptables/rules.v4", "iptables"},
+		{"ip6tables-restore", "iptables/rules.v6", "ip6tables"},
+	} {
+		hv.Run(t, "sh", "-c", tc.restore+" < "+filepath.Join(contribDir, tc.file))
+		rules := hv.Run(t, tc.list, "-t", "mangle", "-S", "nfdhcpd")
+		if n := strings.Count(rules, "-j NFQUEUE"); n == 0 || n != strings.Count(rules, "--queue-bypass") {
+			t.Errorf("%s: %d NFQUEUE rules, all must bypass:\n%s", tc.file, n, rules)
+		}
+		if !strings.Contains(rules, "--physdev-in tap+") || !strings.Contains(rules, "-i tap+") {
+			t.Errorf("%s: want both routed (-i) and bridged (physdev) rules:\n%s", tc.file, rules)
+		}
+	}
+
+	out := hv.Run(t, "ferm", "--noexec", "--lines", filepath.Join(contribDir, "ferm", "nfdhcpd.conf"))
+	for _, want := range []string{"--queue-num 42 --queue-bypass", "--queue-num 43", "--queue-num 44", "--queue-num 45", "--physdev-in tap+"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ferm output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// The native queue expression needs CONFIG_NFT_QUEUE, which some
+	// kernels (this test machine's among them) lack: then the only errors
+	// must be at the queue statements, and the file must load with them
+	// replaced.
+	nftFile := filepath.Join(contribDir, "nftables", "nfdhcpd.nft")
+	if out, err := hv.Try("nft", "-c", "-f", nftFile); err != nil {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "Error:") && !strings.Contains(line, "Could not process rule: No such file or directory") {
+				t.Errorf("nft -c: an error other than a missing queue expression: %s", out)
+			}
+		}
+		text, err := os.ReadFile(nftFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noQueue := regexp.MustCompile(`queue num \d+ bypass`).ReplaceAllString(string(text), "counter accept")
+		tmp := filepath.Join(t.TempDir(), "noqueue.nft")
+		if err := os.WriteFile(tmp, []byte(noQueue), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		hv.Run(t, "nft", "-f", tmp)
+		if got := hv.Run(t, "nft", "list", "chain", "inet", "nfdhcpd", "prerouting"); strings.Count(got, "counter") != 4 {
+			t.Errorf("nft chain has not the 4 capture rules:\n%s", got)
+		}
+	}
+}
+
+// TestIfupdownSnippets runs the up and then the down commands of each
+// ifupdown example in a namespace, with a veth named eth0.500 standing in
+// for the VLAN interface, and checks that down undoes up's rules.
+func TestIfupdownSnippets(t *testing.T) {
+	requirePrereqs(t, "arptables", "sysctl")
+	stanza := regexp.MustCompile(`^\s+(up|down) (.*)$`)
+	for _, role := range []string{"vmc", "router", "router-vmc"} {
+		t.Run(role, func(t *testing.T) {
+			text, err := os.ReadFile(filepath.Join(contribDir, "ifupdown", role))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmds := map[string][]string{}
+			for _, line := range strings.Split(string(text), "\n") {
+				if m := stanza.FindStringSubmatch(line); m != nil {
+					cmds[m[1]] = append(cmds[m[1]], strings.ReplaceAll(m[2], "$IFACE", "eth0.500"))
+				}
+			}
+			if len(cmds["up"]) == 0 {
+				t.Fatal("no up commands")
+			}
+			ns := newNetns(t, "ifup")
+			ns.Run(t, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+			ns.Run(t, "ip", "link", "add", "eth0.500", "type", "veth", "peer", "name", "vlanp")
+			ns.Run(t, "ip", "link", "set", "eth0", "up")
+			baseline := ns.Run(t, "sh", "-c", "ip rule; ip -6 rule; arptables -S; iptables -t nat -S")
+			for _, c := range cmds["up"] {
+				ns.Run(t, "sh", "-c", c)
+			}
+			up := ns.Run(t, "sh", "-c", "ip rule; ip -6 rule; ip route show table 500; arptables -S; sysctl -n net/ipv4/conf/eth0.500/forwarding")
+			if !strings.HasSuffix(strings.TrimSpace(up), "1") {
+				t.Errorf("forwarding is off on eth0.500 after up")
+			}
+			if role != "router" && !strings.Contains(up, "iif eth0.500 lookup 500") {
+				t.Errorf("no rule iif eth0.500 lookup 500 after up:\n%s", up)
+			}
+			for _, c := range cmds["down"] {
+				ns.Run(t, "sh", "-c", c)
+			}
+			if after := ns.Run(t, "sh", "-c", "ip rule; ip -6 rule; arptables -S; iptables -t nat -S"); after != baseline {
+				t.Errorf("down left state behind (-before +after):\n%s", cmp.Diff(baseline, after))
+			}
+		})
+	}
+}
+
+// TestHooksAreShellcheckClean runs shellcheck on the hooks when it is
+// installed (it is a linter, not a runtime prerequisite).
+func TestHooksAreShellcheckClean(t *testing.T) {
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Skipf("skipping: shellcheck not installed: %v", err)
+	}
+	hooks := []string{"ganeti/kvm-ifup-custom", "ganeti/kvm-ifdown-custom", "libvirt/qemu"}
+	for _, h := range hooks {
+		if out, err := exec.Command("shellcheck", "-s", "sh", filepath.Join(contribDir, h)).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck %s: %v\n%s", h, err, out)
+		}
+	}
+}

@@ -3,10 +3,8 @@ package responder
 import (
 	"bytes"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -29,7 +27,8 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 		return OutcomeMalformed
 	}
 	if !a.MACSpoof && (!bytes.Equal(req.ClientHWAddr, a.MAC) || (p.HwAddr != nil && !bytes.Equal(p.HwAddr, a.MAC))) {
-		r.dhcpv4SpoofWarn.note(r.log, a, req.ClientHWAddr, p.HwAddr)
+		r.dhcpv4Notice(&r.dhcpv4Notices.spoofed, slog.LevelWarn, "dropping DHCPv4 request from a MAC other than the binding's",
+			"TAP", a.Name, "MAC", a.MAC.String(), "CHADDR", req.ClientHWAddr.String(), "SRCMAC", p.HwAddr.String())
 		return OutcomeSpoofed
 	}
 	if !a.IP.Is4() {
@@ -42,6 +41,9 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 	case dhcpv4.MessageTypeDiscover:
 		reply = dhcpv4.MessageTypeOffer
 	case dhcpv4.MessageTypeRequest:
+		// The server identifier a SELECTING client names is not checked:
+		// the VM's requests reach no other server (they are dropped here),
+		// so the binding's address is the only answer it can get.
 		reply = dhcpv4.MessageTypeAck
 		if want := dhcpv4Requested(req); want != a.IP {
 			r.log.Debug("DHCPv4 REQUEST for an address not bound", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(), "REQUESTED", want.String())
@@ -52,7 +54,8 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 	case dhcpv4.MessageTypeDecline:
 		// A VM that declines its only address has a conflict on its link:
 		// the operator wants to know.
-		r.log.Info("DHCPv4 DECLINE: the VM reports its address in use", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String())
+		r.dhcpv4Notice(&r.dhcpv4Notices.declined, slog.LevelInfo, "DHCPv4 DECLINE: the VM reports its address in use",
+			"TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String())
 		return OutcomeIgnored
 	default:
 		r.log.Debug("DHCPv4 message not answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", t.String())
@@ -122,7 +125,7 @@ func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options) (*packets.DHCPv4L
 	}
 	// The host name option carries the short name; the rest of HOSTNAME is
 	// the domain when the configuration names none, as the original did.
-	host, domain, _ := strings.Cut(a.Hostname, ".")
+	host, domain, _ := strings.Cut(strings.TrimSuffix(a.Hostname, "."), ".")
 	l.Hostname = host
 	l.Domain = o.Domain
 	if l.Domain == "" {
@@ -159,39 +162,4 @@ func dhcpv4ServerID(a *binding.Active, o *Options) netip.Addr {
 		return o.ServerIP
 	}
 	return netip.Addr{}
-}
-
-// dhcpv4SpoofWarnEvery is how often at most a spoofed DHCPv4 request is
-// logged at warning level; the others go to the debug level and are
-// counted in the next warning.
-const dhcpv4SpoofWarnEvery = time.Minute
-
-// A dhcpv4SpoofWarner rate-limits the warnings about spoofed requests, so
-// that a VM flooding forged requests cannot flood the log. The zero value is
-// ready.
-type dhcpv4SpoofWarner struct {
-	mu         sync.Mutex
-	next       time.Time
-	suppressed int
-}
-
-// note logs one spoofed request.
-func (w *dhcpv4SpoofWarner) note(log *slog.Logger, a *binding.Active, chaddr, hwaddr net.HardwareAddr) {
-	args := []any{"TAP", a.Name, "MAC", a.MAC.String(), "CHADDR", chaddr.String(), "SRCMAC", hwaddr.String()}
-	w.mu.Lock()
-	now := time.Now()
-	warn := !now.Before(w.next)
-	suppressed := w.suppressed
-	if warn {
-		w.next = now.Add(dhcpv4SpoofWarnEvery)
-		w.suppressed = 0
-	} else {
-		w.suppressed++
-	}
-	w.mu.Unlock()
-	if warn {
-		log.Warn("dropping DHCPv4 request from a MAC other than the binding's", append(args, "SUPPRESSED", suppressed)...)
-		return
-	}
-	log.Debug("dropping DHCPv4 request from a MAC other than the binding's", args...)
 }

@@ -404,30 +404,32 @@ func TestHandleDHCPv4BridgedTAP(t *testing.T) {
 	}
 }
 
-// TestHandleDHCPv4SpoofWarningIsRateLimited checks that a flood of spoofed
-// requests yields one warning, the rest going to the debug level.
-func TestHandleDHCPv4SpoofWarningIsRateLimited(t *testing.T) {
+// TestHandleDHCPv4NoticesAreRateLimited checks that a flood of spoofed
+// requests yields one warning and a flood of DECLINEs one info line, the
+// rest of each going to the debug level.
+func TestHandleDHCPv4NoticesAreRateLimited(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r := responder.New(dhcpv4Bindings{binding.NewSnapshot([]*binding.Active{dhcpv4Binding()})}, &dhcpv4Sender{}, dhcpv4Options(), log)
 	h := r.Handler(responder.KindDHCPv4)
 	for range 5 {
 		h(&responder.Packet{InIndex: dhcpv4TapIndex, Payload: dhcpv4Request(t, dhcpv4.MessageTypeDiscover, dhcpv4.WithHwAddr(dhcpv4OtherMAC))})
+		h(&responder.Packet{InIndex: dhcpv4TapIndex, Payload: dhcpv4Request(t, dhcpv4.MessageTypeDecline)})
 	}
-	var warn, debug int
+	got := map[string]int{}
 	for _, line := range strings.Split(logs.String(), "\n") {
-		if !strings.Contains(line, "MAC other than the binding's") {
-			continue
-		}
+		_, level, _ := strings.Cut(line, "level=")
+		level, _, _ = strings.Cut(level, " ")
 		switch {
-		case strings.Contains(line, "level=WARN"):
-			warn++
-		case strings.Contains(line, "level=DEBUG"):
-			debug++
+		case strings.Contains(line, "MAC other than the binding's"):
+			got["spoofed "+level]++
+		case strings.Contains(line, "DECLINE"):
+			got["decline "+level]++
 		}
 	}
-	if got, want := fmt.Sprint(warn, debug), "1 4"; got != want {
-		t.Errorf("warnings and debug lines = %s, want %s; log:\n%s", got, want, logs.String())
+	want := map[string]int{"spoofed WARN": 1, "spoofed DEBUG": 4, "decline INFO": 1, "decline DEBUG": 4}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log lines by kind and level (-want +got):\n%s\nlog:\n%s", diff, logs.String())
 	}
 	if got := r.Stats.Get(responder.KindDHCPv4, responder.OutcomeSpoofed); got != 5 {
 		t.Errorf("spoofed count = %d, want 5", got)

@@ -125,10 +125,10 @@ type Responder struct {
 	sender   Sender
 	log      *slog.Logger
 	opts     atomic.Pointer[Options]
-	// dhcpv4SpoofWarn rate-limits the warnings about spoofed DHCPv4
-	// requests (see dhcpv4.go).
-	dhcpv4SpoofWarn dhcpv4SpoofWarner
-	Stats           Stats
+	// dhcpv4Notices rate-limits the DHCPv4 log lines a VM can trigger
+	// (see dhcpv4_notice.go).
+	dhcpv4Notices dhcpv4Notices
+	Stats         Stats
 }
 
 // New returns a responder that looks bindings up in b and writes replies

@@ -1,0 +1,87 @@
+# nfdhcpd — build, test and demo.
+#
+#   make build   compile bin/nfdhcpd
+#   make test    everything CI runs: Debian test tools, vet, unit tests, race
+#                tests, the end-to-end suite in network namespaces (root),
+#                and a short fuzz smoke run of every fuzz target
+#   make demo    run the daemon in a throw-away namespace and let a VM
+#                namespace obtain a lease with udhcpc (root)
+#   make bench   Go benchmarks of the hot paths
+#   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
+
+SHELL := /bin/bash
+# Go lives in /usr/local/go on the build hosts; the test tools in sbin.
+export PATH := /usr/local/go/bin:$(PATH):/usr/local/sbin:/usr/sbin:/sbin
+
+GO        ?= go
+BIN       := bin/nfdhcpd
+MODULE    := github.com/nfdhcpd/nfdhcpd
+# Every package but the end-to-end suite, which needs the binary and root.
+UNIT_PKGS  = $(shell $(GO) list ./... | grep -v '^$(MODULE)/e2e$$')
+SMOKE_FUZZTIME ?= 10s
+FUZZTIME  ?= 60s
+E2E_TIMEOUT ?= 15m
+
+# command:Debian package pairs the tests and the demo run.
+TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
+	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
+	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc
+
+.PHONY: all build test deps vet unit race e2e fuzz-smoke fuzz bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/nfdhcpd
+
+test: deps vet unit race e2e fuzz-smoke
+
+# deps installs the Debian packages of the test tools that are missing, and
+# nothing when all are present.
+deps:
+	@missing=""; \
+	for pair in $(TEST_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(UNIT_PKGS)
+
+# e2e runs the real binary against real clients; it needs root (under
+# CI=true a missing prerequisite fails instead of skipping).
+e2e: build
+	NFDHCPD_BIN=$(abspath $(BIN)) $(GO) test ./e2e -count=1 -v -timeout $(E2E_TIMEOUT)
+
+# fuzz-smoke runs every fuzz target for SMOKE_FUZZTIME, one worker each, so
+# that the corpus and the round-trip checks are exercised on every run.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SMOKE_FUZZTIME)
+
+fuzz:
+	@set -e; for pkg in $(UNIT_PKGS); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) -parallel=1 $$pkg; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
+
+demo: build
+	e2e/demo.sh $(abspath $(BIN))
+
+clean:
+	rm -rf bin

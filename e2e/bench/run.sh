@@ -1,0 +1,47 @@
+#!/bin/sh
+# run.sh — the whole-system load benchmark behind `make bench`.
+#
+# Installs the servers it compares with when they are missing (Debian
+# packages kea-admin for perfdhcp, kea-dhcp4-server, dnsmasq-base), builds
+# the daemon and the null responder, and runs cmd/dhcpload as root, which
+# prints one table with a row per server, all measured in this run.
+# Extra arguments go to dhcpload (e.g. -seconds 6 -servers nfdhcpd,dnsmasq).
+set -eu
+
+cd "$(dirname "$0")/../.."
+GO=${GO:-go}
+command -v "$GO" >/dev/null 2>&1 || GO=/usr/local/go/bin/go
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (network namespaces, iptables in them, NFQUEUE)" >&2
+	exit 1
+fi
+
+missing=""
+command -v perfdhcp >/dev/null 2>&1 || [ -x /usr/sbin/perfdhcp ] || missing="$missing kea-admin"
+command -v kea-dhcp4 >/dev/null 2>&1 || [ -x /usr/sbin/kea-dhcp4 ] || missing="$missing kea-dhcp4-server"
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing="$missing dnsmasq-base"
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing="$missing iptables"
+if [ -n "$missing" ]; then
+	echo "bench: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086 # one word per package
+	apt-get install -y -qq --no-install-recommends $missing
+	# The packaged services are not wanted running: the benchmark starts
+	# its own instances inside namespaces.
+	for unit in kea-dhcp4-server; do
+		systemctl disable --now "$unit" >/dev/null 2>&1 || true
+	done
+fi
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+
+bin=$(mktemp -d /tmp/nfdhcpd-bench-bin.XXXXXX)
+trap 'rm -rf "$bin"' EXIT INT TERM
+"$GO" build -o "$bin/nfdhcpd" ./cmd/nfdhcpd
+"$GO" build -o "$bin/nullresponder" ./e2e/bench/cmd/nullresponder
+"$GO" build -o "$bin/dhcpload" ./e2e/bench/cmd/dhcpload
+
+echo "bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
+"$bin/dhcpload" -nfdhcpd "$bin/nfdhcpd" -nullresponder "$bin/nullresponder" "$@"

@@ -179,6 +179,7 @@ func newDHCPv4ReplyMessage(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4
 		msg.UpdateOption(dhcpv4.OptMessage(dhcpv4NAKMessage))
 		return msg, nil
 	}
+	asked := dhcpv4RequestedOptions(req)
 	if req.MessageType() != dhcpv4.MessageTypeInform {
 		msg.YourIPAddr = net.IP(l.ClientIP.AsSlice())
 		msg.UpdateOption(dhcpv4.OptIPAddressLeaseTime(dhcpv4Seconds(l.LeaseTime)))
@@ -196,24 +197,24 @@ func newDHCPv4ReplyMessage(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4
 
 	mask := net.CIDRMask(l.Subnet.Bits(), 32)
 	msg.UpdateOption(dhcpv4.OptSubnetMask(mask))
-	if req.IsOptionRequested(dhcpv4.OptionBroadcastAddress) && l.Subnet.Bits() <= 30 {
+	if asked.has(dhcpv4.OptionBroadcastAddress) && l.Subnet.Bits() <= 30 {
 		msg.UpdateOption(dhcpv4.OptBroadcastAddress(v4Broadcast(l.Subnet)))
 	}
 	if l.Router.IsValid() {
 		router := net.IP(l.Router.AsSlice())
-		if req.IsOptionRequested(dhcpv4.OptionRouter) {
+		if asked.has(dhcpv4.OptionRouter) {
 			msg.UpdateOption(dhcpv4.OptRouter(router))
 		}
 		// RFC 3442: a client that understands option 121 ignores option
 		// 3, so the routes repeat the default route.
-		if !l.Subnet.Masked().Contains(l.Router) && req.IsOptionRequested(dhcpv4.OptionClasslessStaticRoute) {
+		if !l.Subnet.Masked().Contains(l.Router) && asked.has(dhcpv4.OptionClasslessStaticRoute) {
 			msg.UpdateOption(dhcpv4.OptClasslessStaticRoute(
 				&dhcpv4.Route{Dest: &net.IPNet{IP: router, Mask: net.CIDRMask(32, 32)}, Router: net.IPv4zero},
 				&dhcpv4.Route{Dest: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}, Router: router},
 			))
 		}
 	}
-	if req.IsOptionRequested(dhcpv4.OptionDomainNameServer) {
+	if asked.has(dhcpv4.OptionDomainNameServer) {
 		var dns []net.IP
 		for _, ns := range l.Nameservers {
 			if ns.Is4() {
@@ -224,13 +225,13 @@ func newDHCPv4ReplyMessage(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4
 			msg.UpdateOption(dhcpv4.OptDNS(dns...))
 		}
 	}
-	if l.Domain != "" && req.IsOptionRequested(dhcpv4.OptionDomainName) {
+	if l.Domain != "" && asked.has(dhcpv4.OptionDomainName) {
 		msg.UpdateOption(dhcpv4.OptDomainName(l.Domain))
 	}
-	if l.Hostname != "" && req.IsOptionRequested(dhcpv4.OptionHostName) {
+	if l.Hostname != "" && asked.has(dhcpv4.OptionHostName) {
 		msg.UpdateOption(dhcpv4.OptHostName(l.Hostname))
 	}
-	if l.MTU != 0 && req.IsOptionRequested(dhcpv4.OptionInterfaceMTU) {
+	if l.MTU != 0 && asked.has(dhcpv4.OptionInterfaceMTU) {
 		msg.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionInterfaceMTU, []byte{byte(l.MTU >> 8), byte(l.MTU)}))
 	}
 	return msg, nil
@@ -280,4 +281,29 @@ func v4Broadcast(p netip.Prefix) net.IP {
 		a[i] |= byte(0xff >> bits)
 	}
 	return net.IP(a[:])
+}
+
+// A dhcpv4OptionSet is a set of option codes.
+type dhcpv4OptionSet [4]uint64
+
+// dhcpv4RequestedOptions returns the options the client's parameter request
+// list names, or every option when it sent none (RFC 2131 §3.5). It reads
+// the list once, where the library's IsOptionRequested parses it again on
+// every call.
+func dhcpv4RequestedOptions(req *dhcpv4.DHCPv4) dhcpv4OptionSet {
+	prl := req.Options.Get(dhcpv4.OptionParameterRequestList)
+	if prl == nil {
+		return dhcpv4OptionSet{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	}
+	var s dhcpv4OptionSet
+	for _, c := range prl {
+		s[c/64] |= 1 << (c % 64)
+	}
+	return s
+}
+
+// has reports whether code is in s.
+func (s *dhcpv4OptionSet) has(code dhcpv4.OptionCode) bool {
+	c := code.Code()
+	return s[c/64]&(1<<(c%64)) != 0
 }

@@ -74,8 +74,8 @@ func DecodeNS(ip []byte) (NS, error) {
 		return NS{}, err
 	}
 	ns := NS{Src: p.src, Dst: p.dst, Target: netip.AddrFrom16([16]byte(body[8:24]))}
-	if ns.Target.IsMulticast() || ns.Target.Is4In6() {
-		return NS{}, fmt.Errorf("packets: neighbor solicitation from %s for multicast or IPv4-mapped target %s: %w", p.src, ns.Target, errMalformed)
+	if ns.Target.IsMulticast() || ns.Target.Is4In6() || ns.Target.IsUnspecified() {
+		return NS{}, fmt.Errorf("packets: neighbor solicitation from %s for %s, not a unicast IPv6 target: %w", p.src, ns.Target, errMalformed)
 	}
 	if ns.SourceLL, err = ndSourceLL(body[ndNSHeaderLen:]); err != nil {
 		return NS{}, fmt.Errorf("packets: neighbor solicitation from %s for %s: %w", p.src, ns.Target, err)

@@ -104,8 +104,8 @@ func BuildRA(p RAParams) ([]byte, error) {
 
 // NAParams describes one Neighbor Advertisement sent on behalf of the host.
 type NAParams struct {
-	// RouterMAC is INDEV's MAC: the Ethernet source, the target link-layer
-	// option, and (through EUI-64) the link-local IPv6 source.
+	// RouterMAC is INDEV's MAC: the Ethernet source and the target
+	// link-layer option.
 	RouterMAC net.HardwareAddr
 	// Dst is the solicitation's source and DstMAC its Ethernet address. An
 	// unspecified or invalid Dst (the solicitation was a DAD probe) means
@@ -120,12 +120,17 @@ type NAParams struct {
 }
 
 // BuildNA returns the Ethernet frame of the Neighbor Advertisement p
-// describes. It always sets the override flag: the host is the only owner
-// of the addresses it answers for, so the VM must replace any stale entry.
+// describes. It comes from the target address itself, as if its owner
+// answered: strict clients (ndisc6) match the source against the target.
+// It always sets the override flag: the host is the only owner of the
+// addresses it answers for, so the VM must replace any stale entry.
 func BuildNA(p NAParams) ([]byte, error) {
-	src, err := binding.LinkLocal(p.RouterMAC)
-	if err != nil {
-		return nil, fmt.Errorf("packets: neighbor advertisement source: %w: %w", err, errInvalidParams)
+	if len(p.RouterMAC) != 6 {
+		return nil, fmt.Errorf("packets: neighbor advertisement from MAC %q, want 48 bits: %w", p.RouterMAC, errInvalidParams)
+	}
+	src := p.Target
+	if !src.Is6() || src.Is4In6() || src.IsMulticast() || src.IsUnspecified() {
+		return nil, fmt.Errorf("packets: neighbor advertisement for %s, not an IPv6 unicast address: %w", p.Target, errInvalidParams)
 	}
 	solicited := p.Dst.IsValid() && !p.Dst.IsUnspecified() && !p.Dst.IsMulticast()
 	if p.Dst.IsUnspecified() {

@@ -117,6 +117,7 @@ func TestDecodeNS(t *testing.T) {
 			copy(b[48:64], netip.MustParseAddr("::ffff:192.0.2.1").AsSlice())
 			return b
 		}), wantErr: "malformed"},
+		{name: "unspecified target", in: v6Mutate(ndisc6, func(b []byte) []byte { clear(b[48:64]); return b }), wantErr: "malformed"},
 		{name: "multicast target", in: v6Mutate(ndisc6, func(b []byte) []byte { b[48] = 0xff; return b }), wantErr: "malformed"},
 		{name: "DAD to a unicast address", in: v6Mutate(dad, func(b []byte) []byte { copy(b[24:40], v6VMEUI64.AsSlice()); return b }), wantErr: "malformed"},
 		{name: "DAD with source link-layer option", in: v6Mutate(ndisc6, func(b []byte) []byte {
@@ -213,7 +214,7 @@ func TestBuildRA(t *testing.T) {
 				return
 			}
 			d := v6DecodeFrame(t, frame)
-			v6CheckNDHeaders(t, d, tt.wantDstMAC, tt.wantDst)
+			v6CheckNDHeaders(t, d, v6RouterLL, tt.wantDstMAC, tt.wantDst)
 			got, err := ndp.ParseMessage(d.Payload)
 			if err != nil {
 				t.Fatalf("ndp.ParseMessage: %v", err)
@@ -226,8 +227,8 @@ func TestBuildRA(t *testing.T) {
 }
 
 // v6CheckNDHeaders checks the headers every ND reply shares: from INDEV's
-// MAC and link-local address, hop limit 255.
-func v6CheckNDHeaders(t *testing.T, d v6Decoded, dstMAC net.HardwareAddr, dst netip.Addr) {
+// MAC and the given source, hop limit 255.
+func v6CheckNDHeaders(t *testing.T, d v6Decoded, src netip.Addr, dstMAC net.HardwareAddr, dst netip.Addr) {
 	t.Helper()
 	type headers struct {
 		SrcMAC, DstMAC string
@@ -235,7 +236,7 @@ func v6CheckNDHeaders(t *testing.T, d v6Decoded, dstMAC net.HardwareAddr, dst ne
 		HopLimit       uint8
 		Next           layers.IPProtocol
 	}
-	want := headers{v6RouterMAC.String(), dstMAC.String(), v6RouterLL, dst, 255, layers.IPProtocolICMPv6}
+	want := headers{v6RouterMAC.String(), dstMAC.String(), src, dst, 255, layers.IPProtocolICMPv6}
 	got := headers{d.Eth.SrcMAC.String(), d.Eth.DstMAC.String(), v6Addr(d.IP.SrcIP), v6Addr(d.IP.DstIP), d.IP.HopLimit, d.IP.NextHeader}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Errorf("headers (-want +got):\n%s", diff)
@@ -268,6 +269,7 @@ func TestBuildNA(t *testing.T) {
 		},
 		{name: "no target", in: packets.NAParams{RouterMAC: v6RouterMAC, Dst: v6VMLL, DstMAC: v6VMMAC}, wantErr: "invalid"},
 		{name: "short MAC", in: packets.NAParams{RouterMAC: v6RouterMAC[:4], Target: gw}, wantErr: "invalid"},
+		{name: "multicast target", in: packets.NAParams{RouterMAC: v6RouterMAC, Target: netip.MustParseAddr("ff02::1")}, wantErr: "invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,7 +281,7 @@ func TestBuildNA(t *testing.T) {
 				return
 			}
 			d := v6DecodeFrame(t, frame)
-			v6CheckNDHeaders(t, d, tt.wantDstMAC, tt.wantDst)
+			v6CheckNDHeaders(t, d, tt.in.Target, tt.wantDstMAC, tt.wantDst)
 			got, err := ndp.ParseMessage(d.Payload)
 			if err != nil {
 				t.Fatalf("ndp.ParseMessage: %v", err)

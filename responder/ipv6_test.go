@@ -214,6 +214,14 @@ func v6ToVM(msg string) *v6Reply {
 	return &v6Reply{Ifindex: v6TapIndex, EthSrc: v6IndevMAC.String(), EthDst: v6VMMAC.String(), Src: v6RouterLL, Dst: v6VMLL, Message: msg}
 }
 
+// v6NAToVM is a neighbor advertisement for target, sent from the target
+// address itself.
+func v6NAToVM(target, flags string) *v6Reply {
+	r := v6ToVM("NA target=" + target + " " + flags + " tll=02:00:00:00:00:01")
+	r.Src = target
+	return r
+}
+
 func v6ToAll(msg string) *v6Reply {
 	return &v6Reply{Ifindex: v6TapIndex, EthSrc: v6IndevMAC.String(), EthDst: v6AllNodesM, Src: v6RouterLL, Dst: v6AllNodes, Message: msg}
 }
@@ -279,24 +287,24 @@ func TestHandleIPv6(t *testing.T) {
 		{name: "ndisc6 resolves the gateway", kind: responder.KindNS,
 			packet:      func(t *testing.T) []byte { return v6Fixture(t, "ndisc6-ns.bin") },
 			wantOutcome: responder.OutcomeAnswered,
-			wantReply:   v6ToVM("NA target=2001:db8:1::1 R=true S=true O=true tll=02:00:00:00:00:01")},
+			wantReply:   v6NAToVM("2001:db8:1::1", "R=true S=true O=true")},
 		{name: "dhcpcd resolves the router's link-local address", kind: responder.KindNS,
 			packet:      func(t *testing.T) []byte { return v6Fixture(t, "dhcpcd-ns.bin") },
 			wantOutcome: responder.OutcomeAnswered,
-			wantReply:   v6ToVM("NA target=fe80::ff:fe00:1 R=true S=true O=true tll=02:00:00:00:00:01")},
+			wantReply:   v6NAToVM("fe80::ff:fe00:1", "R=true S=true O=true")},
 		{name: "another address of the prefix is the host's", kind: responder.KindNS,
 			packet: func(t *testing.T) []byte {
 				return v6Patch(v6Fixture(t, "ndisc6-ns.bin"), 48, v6AddrBytes("2001:db8:1::77"))
 			},
 			wantOutcome: responder.OutcomeAnswered,
-			wantReply:   v6ToVM("NA target=2001:db8:1::77 R=true S=true O=true tll=02:00:00:00:00:01")},
+			wantReply:   v6NAToVM("2001:db8:1::77", "R=true S=true O=true")},
 		{name: "gateway outside the prefix", kind: responder.KindNS,
 			packet: func(t *testing.T) []byte {
 				return v6Patch(v6Fixture(t, "ndisc6-ns.bin"), 48, v6AddrBytes("2001:db8:ff::1"))
 			},
 			binding:     func(a *binding.Active) { a.Gateway6 = netip.MustParseAddr("2001:db8:ff::1") },
 			wantOutcome: responder.OutcomeAnswered,
-			wantReply:   v6ToVM("NA target=2001:db8:ff::1 R=true S=true O=true tll=02:00:00:00:00:01")},
+			wantReply:   v6NAToVM("2001:db8:ff::1", "R=true S=true O=true")},
 		{name: "target outside the prefix", kind: responder.KindNS,
 			packet: func(t *testing.T) []byte {
 				return v6Patch(v6Fixture(t, "ndisc6-ns.bin"), 48, v6AddrBytes("2001:db8:2::1"))
@@ -314,7 +322,8 @@ func TestHandleIPv6(t *testing.T) {
 		{name: "DAD for a host address is answered to all nodes", kind: responder.KindNS,
 			packet:      func(t *testing.T) []byte { return v6Fixture(t, "dhcpcd-ns-dad.bin") },
 			wantOutcome: responder.OutcomeAnswered,
-			wantReply:   v6ToAll("NA target=2001:db8:1::146 R=true S=false O=true tll=02:00:00:00:00:01")},
+			wantReply: &v6Reply{Ifindex: v6TapIndex, EthSrc: v6IndevMAC.String(), EthDst: v6AllNodesM, Src: "2001:db8:1::146", Dst: v6AllNodes,
+				Message: "NA target=2001:db8:1::146 R=true S=false O=true tll=02:00:00:00:00:01"}},
 		{name: "NS from another MAC", kind: responder.KindNS, hwAddr: v6OtherMAC,
 			packet:      func(t *testing.T) []byte { return v6Fixture(t, "ndisc6-ns.bin") },
 			wantOutcome: responder.OutcomeSpoofed},

@@ -30,17 +30,19 @@ func main() {
 	samples := flag.Int("samples", 200, "binding-to-answer samples")
 	raTaps := flag.Int("ra-taps", 1000, "TAPs in the periodic RA round")
 	raPeriod := flag.Duration("ra-period", time.Second, "RA period of the round (the round is spread over it)")
+	tableSamples := flag.Int("table-samples", 50, "write-to-snapshot samples of the in-process binding table")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process binding table load to `file`")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, *bin, *n, *samples, *raTaps, *raPeriod); err != nil {
+	if err := run(ctx, log, *bin, *n, *samples, *raTaps, *raPeriod, *tableSamples, *cpuProfile); err != nil {
 		log.Error("scale measurement failed", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, bin string, n, samples, raTaps int, raPeriod time.Duration) error {
+func run(ctx context.Context, log *slog.Logger, bin string, n, samples, raTaps int, raPeriod time.Duration, tableSamples int, cpuProfile string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("scale: needs root to create network namespaces")
 	}
@@ -104,6 +106,10 @@ func run(ctx context.Context, log *slog.Logger, bin string, n, samples, raTaps i
 	}
 	d.stop()
 
+	tl, err := measureTableLoad(ctx, topo, data, tableSamples, cpuProfile)
+	if err != nil {
+		return err
+	}
 	round, err := measureRARound(ctx, topo, min(raTaps, n), raPeriod)
 	if err != nil {
 		return err
@@ -117,6 +123,12 @@ func run(ctx context.Context, log *slog.Logger, bin string, n, samples, raTaps i
 	fmt.Printf("  binding file written -> first OFFER (%d samples, DISCOVER every 1 ms)\n", len(lat))
 	fmt.Printf("      p50 %s  p99 %s  max %s   goal p99 < 50 ms\n",
 		percentile(lat, 50).Round(100*time.Microsecond), percentile(lat, 99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
+	fmt.Printf("  binding package alone, in-process: Table ready in %s, heap in use %.1f MiB\n",
+		tl.Ready.Round(time.Millisecond), float64(tl.HeapInuse)/(1<<20))
+	if len(tl.Publish) > 0 {
+		fmt.Printf("      file written -> snapshot published (%d samples): p50 %s  p99 %s\n", len(tl.Publish),
+			percentile(tl.Publish, 50).Round(100*time.Microsecond), percentile(tl.Publish, 99).Round(100*time.Microsecond))
+	}
 	fmt.Printf("  periodic RA round to %d TAPs (real AF_PACKET sends, period %s)\n", round.TAPs, raPeriod)
 	fmt.Printf("      spread over %s, CPU %s (%.1f µs per RA), %d send errors\n",
 		round.Wall.Round(time.Millisecond), round.CPU.Round(time.Millisecond), float64(round.CPU.Microseconds())/float64(round.TAPs), round.Errors)

@@ -6,7 +6,9 @@
 #                and a short fuzz smoke run of every fuzz target
 #   make demo    run the daemon in a throw-away namespace and let a VM
 #                namespace obtain a lease with udhcpc (root)
-#   make bench   Go benchmarks of the hot paths
+#   make bench   Go benchmarks of the hot paths, then the load comparison with
+#                dnsmasq, Kea and the null responder and the scale figures
+#                (e2e/bench/run.sh, root)
 #   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
 
 SHELL := /bin/bash
@@ -79,6 +81,7 @@ fuzz:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
+	GO=$(GO) e2e/bench/run.sh $(BENCH_ARGS)
 
 demo: build
 	e2e/demo.sh $(abspath $(BIN))

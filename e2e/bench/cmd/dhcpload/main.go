@@ -10,7 +10,9 @@
 // are nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry,
 // kea-dhcp4 with a reservation, and the null responder: a program that
 // takes the same queue and drops every packet unanswered, the floor the
-// kernel path sets.
+// kernel path sets. The null responder runs twice: reading the queue
+// through go-nfqueue as the daemon does, and through a bare netlink socket
+// with batch verdicts, the cheapest userspace can be.
 //
 // It must run as root; it touches nothing outside its own namespaces.
 package main
@@ -23,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -31,7 +34,7 @@ import (
 func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
-	only := flag.String("servers", "nfdhcpd,null responder,dnsmasq,kea-dhcp4", "comma-separated `servers` to measure, in table order")
+	only := flag.String("servers", "nfdhcpd,null (raw netlink),null (go-nfqueue),dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
@@ -148,7 +151,7 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 // its count and CPU time cover that trial only.
 func nullTrial(ctx context.Context, topo *topology, s server, dir string, rate, seconds int) (trial, error) {
 	tr := trial{Rate: rate}
-	_ = os.Remove(dir + "/null-responder.out")
+	_ = os.Remove(filepath.Join(dir, strings.ReplaceAll(s.name, " ", "-")+".out"))
 	p, err := start(topo, s, dir)
 	if err != nil {
 		return tr, err

@@ -41,7 +41,10 @@ func servers(nfdhcpdBin, nullBin string) []server {
 		{name: "nfdhcpd", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
 			return nfdhcpdCommand(nfdhcpdBin, dir)
 		}},
-		{name: "null responder", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
+		{name: "null (raw netlink)", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
+			return []string{nullBin, "-raw", "-queue", fmt.Sprint(queueNum)}, nil, nil
+		}},
+		{name: "null (go-nfqueue)", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
 			return []string{nullBin, "-queue", fmt.Sprint(queueNum)}, nil, nil
 		}},
 		{name: "dnsmasq", command: dnsmasqCommand},

@@ -4,6 +4,9 @@
 // (queueing, netlink copy to userspace, verdict) sustains on this machine,
 // with no DHCP work at all.
 //
+// With -raw it reads the queue without the library (see runRaw), which
+// separates the library's cost from the kernel's.
+//
 // It prints the number of packets it received when it gets SIGTERM or
 // SIGINT, as "packets N", on standard output.
 package main
@@ -27,11 +30,16 @@ import (
 func main() {
 	queue := flag.Uint("queue", 42, "NFQUEUE queue `number` to open")
 	maxLen := flag.Uint("max-queue-len", 1024, "packets the kernel holds for the queue (the daemon's default)")
+	raw := flag.Bool("raw", false, "read the queue without go-nfqueue: one blocking socket, batch verdicts")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	n, err := run(ctx, uint16(*queue), uint32(*maxLen), log)
+	runQueue := run
+	if *raw {
+		runQueue = runRaw
+	}
+	n, err := runQueue(ctx, uint16(*queue), uint32(*maxLen), log)
 	fmt.Printf("packets %d\n", n)
 	if err != nil {
 		log.Error("null responder failed", "error", err)

@@ -75,14 +75,45 @@ func OpenQueue(num uint16, log *slog.Logger, opts ...QueueOption) (*Queue, error
 	if err != nil {
 		return nil, fmt.Errorf("responder: open queue %d: %w", num, err)
 	}
-	// Without NoENOBUFS an overflowing socket buffer makes every read fail
-	// until the socket is reopened; with it the kernel just drops (or, being
-	// fail-open, accepts) what did not fit.
+	// Without NoENOBUFS a socket buffer overflow comes back as a read
+	// error; with it the kernel quietly applies the queue's policy to what
+	// did not fit (fail-open: accepts it).
 	if err := nf.SetOption(netlink.NoENOBUFS, true); err != nil {
 		nf.Close()
 		return nil, fmt.Errorf("responder: queue %d: set NoENOBUFS: %w", num, err)
 	}
-	return &Queue{num: num, nf: nf, log: log.With("QUEUE", int(num))}, nil
+	q := &Queue{num: num, nf: nf, log: log.With("QUEUE", int(num))}
+	if err := setReceiveBuffer(nf.Con, receiveBufferSize); err != nil {
+		q.log.Warn("could not enlarge the queue's socket buffer; bursts may bypass the daemon", "error", err)
+	}
+	return q, nil
+}
+
+// receiveBufferSize is the queue socket's receive buffer: the default
+// (about 200 KiB) holds only a hundred or so queued packets, far fewer than
+// the queue length, so a burst would overflow the socket long before the
+// queue.
+const receiveBufferSize = 4 << 20
+
+// setReceiveBuffer sets the socket's receive buffer to n bytes, beyond
+// net.core.rmem_max when the process has CAP_NET_ADMIN (SO_RCVBUFFORCE),
+// else as far as rmem_max allows.
+func setReceiveBuffer(c *netlink.Conn, n int) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n)
+		if serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // Close releases a queue that was opened but will not be run. Once Run

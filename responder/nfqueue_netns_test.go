@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netns"
 )
@@ -66,7 +67,25 @@ func nfqNewLink(t testing.TB) nfqLink {
 	nfqRun(t, "ip", "-n", l.Far, "addr", "add", "192.0.2.2/24", "dev", "far0")
 	nfqRun(t, "ip", "-n", l.Near, "link", "set", "near0", "up")
 	nfqRun(t, "ip", "-n", l.Far, "link", "set", "far0", "up")
+	nfqWaitUp(t, l.Near, "near0")
+	nfqWaitUp(t, l.Far, "far0")
 	return l
+}
+
+// nfqWaitUp waits until the interface has its carrier: a veth drops what
+// is sent before both ends are up.
+func nfqWaitUp(t testing.TB, ns, dev string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		out, _ := exec.Command("ip", "-n", ns, "link", "show", dev).CombinedOutput()
+		if strings.Contains(string(out), "state UP") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s in %s not up after 5s: %s", dev, ns, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // nfqInNS runs fn on a thread switched into the namespace name: sockets

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -132,6 +133,17 @@ func TestDaemonLifecycle(t *testing.T) {
 	daemonTestRun(t, "ip", "-n", far, "addr", "add", "192.0.2.2/24", "dev", "eth0")
 	daemonTestRun(t, "ip", "-n", near, "link", "set", "tap0", "up")
 	daemonTestRun(t, "ip", "-n", far, "link", "set", "eth0", "up")
+	// A veth drops what is sent before both ends have their carrier.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		out, _ := exec.Command("ip", "-n", far, "link", "show", "eth0").CombinedOutput()
+		if strings.Contains(string(out), "state UP") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("eth0 not up after 5s: %s", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for _, q := range []string{"4401", "4402"} {
 		daemonTestRun(t, "ip", "netns", "exec", near, "iptables", "-t", "mangle", "-A", "PREROUTING",
 			"-i", "tap0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", q, "--queue-bypass")
@@ -198,6 +210,12 @@ func TestDaemonLifecycle(t *testing.T) {
 
 	cmd.Process.Signal(syscall.SIGUSR1)
 	waitLog(t, &log, "binding table", "TAP=tap0 state=active", "kind=dhcpv4")
+	// The dropped packet went through the handler: some outcome of the
+	// DHCPv4 queue other than unknown_tap was counted.
+	counted := regexp.MustCompile(`kind=dhcpv4 .*(answered|nak|ignored|spoofed|malformed|error)=[1-9]`)
+	if !counted.MatchString(log.String()) {
+		t.Errorf("the bound TAP's packet was not counted by the DHCPv4 handler:\n%s", log.String())
+	}
 
 	writeConf(4402)
 	cmd.Process.Signal(syscall.SIGHUP)

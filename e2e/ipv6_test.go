@@ -461,3 +461,57 @@ func TestIPv6AndIPv4OnlyBindings(t *testing.T) {
 	}
 	d.Stop(t)
 }
+
+// TestIPv6Dhcpcd has dhcpcd configure the VM from the RA and DHCPv6: in
+// dhcpv6 mode it leases the EUI-64 address, in slaac+dhcpv6 mode it forms
+// the address itself and asks only for DNS servers and search list.
+func TestIPv6Dhcpcd(t *testing.T) {
+	tests := []struct {
+		mode   string
+		reason string
+	}{
+		{"dhcpv6", "BOUND6"},
+		{"slaac+dhcpv6", "INFORM6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			hv := newHypervisor(t, "dhcpcd")
+			// dhcpcd keeps lease files named after the interface outside the
+			// namespace: give it a name no other test uses.
+			vmIf := "e6" + uniqueSuffix(t)[len(uniqueSuffix(t))-6:]
+			l := connectVMNamed(t, hv, "tap0", vmIf, vmMAC(63))
+			defer os.Remove(filepath.Join("/var/lib/dhcpcd", vmIf+".lease6"))
+			v6WaitLinkLocal(t, l)
+			d := startDaemon(t, hv, v6Config(t, tt.mode))
+			d.WriteBinding(t, "tap0", v6Binding(l))
+			d.WaitLog(t, 2*time.Second, "binding: active", "TAP=tap0")
+
+			dir := t.TempDir()
+			out := filepath.Join(dir, "calls")
+			script := filepath.Join(dir, "hook.sh")
+			body := fmt.Sprintf("#!/bin/sh\necho \"reason=$reason addr=$new_dhcp6_ia_na1_ia_addr1 dns=$new_dhcp6_name_servers search=$new_dhcp6_domain_search\" >> %s\nexit 0\n", out)
+			if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			output, err := l.VM.Command(ctx, "dhcpcd", "-B", "-1", "-6", "-t", "10", "-f", "/dev/null", "-c", script,
+				"-o", "dhcp6_name_servers,dhcp6_domain_search", vmIf).CombinedOutput()
+			t.Logf("dhcpcd: %s", output)
+			if err != nil {
+				t.Fatalf("dhcpcd: %v", err)
+			}
+			calls, _ := os.ReadFile(out)
+			line := regexp.MustCompile(`(?m)^reason=`+tt.reason+` .*$`).FindString(string(calls))
+			addr := ""
+			if tt.mode == "dhcpv6" {
+				addr = v6EUI64(t, l).String()
+			}
+			want := fmt.Sprintf("reason=%s addr=%s dns=%s search=%s", tt.reason, addr, v6DNS, v6Domain)
+			if diff := cmp.Diff(want, strings.TrimSpace(line)); diff != "" {
+				t.Errorf("dhcpcd (-want +got):\n%s\nall calls:\n%s", diff, calls)
+			}
+			d.Stop(t)
+		})
+	}
+}

@@ -117,6 +117,10 @@ type Options struct {
 	RAPeriod     time.Duration
 	Nameservers6 []netip.Addr
 	Domains6     []string
+
+	// RateLimit bounds the packets handled per TAP (see ratelimit.go); the
+	// zero value handles everything.
+	RateLimit RateLimit
 }
 
 // A Responder answers the packets of every queue from the binding table.
@@ -128,13 +132,17 @@ type Responder struct {
 	// dhcpv4Notices rate-limits the DHCPv4 log lines a VM can trigger
 	// (see dhcpv4_notice.go).
 	dhcpv4Notices dhcpv4Notices
-	Stats         Stats
+	// limiter holds the per-TAP token buckets; epoch is the origin of its
+	// monotonic clock.
+	limiter tapLimiter
+	epoch   time.Time
+	Stats   Stats
 }
 
 // New returns a responder that looks bindings up in b and writes replies
 // through s.
 func New(b Bindings, s Sender, opts Options, log *slog.Logger) *Responder {
-	r := &Responder{bindings: b, sender: s, log: log}
+	r := &Responder{bindings: b, sender: s, log: log, epoch: time.Now()}
 	r.SetOptions(opts)
 	return r
 }
@@ -160,10 +168,17 @@ func (r *Responder) Serve(ctx context.Context, kind Kind, src Source) error {
 // the given kind, answering it on the way.
 func (r *Responder) Handler(kind Kind) func(*Packet) Verdict {
 	return func(p *Packet) (v Verdict) {
-		a, ok := r.bindings.Snapshot().ByIndex(p.TapIndex())
+		snap := r.bindings.Snapshot()
+		a, ok := snap.ByIndex(p.TapIndex())
 		if !ok {
 			r.Stats.count(kind, OutcomeUnknownTAP)
 			return Accept
+		}
+		o := r.opts.Load()
+		if d := r.limiter.allow(snap, a.TapIndex, o.RateLimit, int64(time.Since(r.epoch))); !d.allowed {
+			r.Stats.count(kind, OutcomeRateLimited)
+			r.logRateLimited(kind, a, o.RateLimit, d)
+			return Drop
 		}
 		// A bound TAP's packet is dropped whatever happens below, even if a
 		// bug panics half-way through the reply.
@@ -174,7 +189,6 @@ func (r *Responder) Handler(kind Kind) func(*Packet) Verdict {
 				v = Drop
 			}
 		}()
-		o := r.opts.Load()
 		var out Outcome
 		switch kind {
 		case KindDHCPv4:

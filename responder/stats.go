@@ -6,17 +6,18 @@ import "sync/atomic"
 type Outcome uint8
 
 const (
-	OutcomeAnswered   Outcome = iota // a reply was sent
-	OutcomeNAK                       // a DHCPv4 NAK was sent
-	OutcomeIgnored                   // bound, but nothing to answer (RELEASE, no IP, DAD probe, foreign target…)
-	OutcomeSpoofed                   // source MAC is not the binding's
-	OutcomeMalformed                 // the packet could not be decoded
-	OutcomeUnknownTAP                // no binding: accepted untouched
-	OutcomeError                     // building or sending the reply failed
+	OutcomeAnswered    Outcome = iota // a reply was sent
+	OutcomeNAK                        // a DHCPv4 NAK was sent
+	OutcomeIgnored                    // bound, but nothing to answer (RELEASE, no IP, DAD probe, foreign target…)
+	OutcomeSpoofed                    // source MAC is not the binding's
+	OutcomeMalformed                  // the packet could not be decoded
+	OutcomeUnknownTAP                 // no binding: accepted untouched
+	OutcomeError                      // building or sending the reply failed
+	OutcomeRateLimited                // over its TAP's rate limit: dropped unanswered
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"answered", "nak", "ignored", "spoofed", "malformed", "unknown_tap", "error"}
+var outcomeNames = [numOutcomes]string{"answered", "nak", "ignored", "spoofed", "malformed", "unknown_tap", "error", "ratelimited"}
 
 func (o Outcome) String() string {
 	if o < numOutcomes {

@@ -502,7 +502,7 @@ func TestIPv6Dhcpcd(t *testing.T) {
 				t.Fatalf("dhcpcd: %v", err)
 			}
 			calls, _ := os.ReadFile(out)
-			line := regexp.MustCompile(`(?m)^reason=`+tt.reason+` .*$`).FindString(string(calls))
+			line := regexp.MustCompile(`(?m)^reason=` + tt.reason + ` .*$`).FindString(string(calls))
 			addr := ""
 			if tt.mode == "dhcpv6" {
 				addr = v6EUI64(t, l).String()

@@ -24,7 +24,7 @@ func requirePrereqs(t testing.TB, cmds ...string) {
 	if os.Geteuid() != 0 {
 		missingPrereq(t, "need root to create network namespaces (euid %d)", os.Geteuid())
 	}
-	for _, c := range append([]string{"ip", "iptables", "ip6tables"}, cmds...) {
+	for _, c := range append([]string{"ip", "iptables-restore", "ip6tables-restore"}, cmds...) {
 		if _, err := exec.LookPath(c); err != nil {
 			missingPrereq(t, "need command %q: %v", c, err)
 		}
@@ -94,6 +94,22 @@ func (n *Netns) Run(t testing.TB, argv ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := n.Command(ctx, argv...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("e2e: in %s: %s: %v: %s%s", n.Name, strings.Join(argv, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// RunInput is Run with stdin as the command's standard input.
+func (n *Netns) RunInput(t testing.TB, stdin string, argv ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := n.Command(ctx, argv...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -207,22 +223,21 @@ const (
 // installQueueRules installs the routed-setup capture rules of the README in
 // hv: DHCPv4, Router Solicitation, Neighbor Solicitation and DHCPv6 from any
 // tap+ interface go to the daemon's queues, fail-open when it is not
-// listening.
+// listening. One restore per family keeps namespace setup cheap.
 func installQueueRules(t testing.TB, hv *Netns) {
 	t.Helper()
-	rules := [][]string{
-		{"iptables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "udp", "--dport", "67",
-			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueDHCPv4), "--queue-bypass"},
-		{"ip6tables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "icmpv6", "--icmpv6-type", "router-solicitation",
-			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueRS), "--queue-bypass"},
-		{"ip6tables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "icmpv6", "--icmpv6-type", "neighbour-solicitation",
-			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNS), "--queue-bypass"},
-		{"ip6tables", "-t", "mangle", "-A", "PREROUTING", "-i", "tap+", "-p", "udp", "--dport", "547",
-			"-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueDHCPv6), "--queue-bypass"},
-	}
-	for _, r := range rules {
-		hv.Run(t, r...)
-	}
+	v4 := fmt.Sprintf(`*mangle
+-A PREROUTING -i tap+ -p udp --dport 67 -j NFQUEUE --queue-num %d --queue-bypass
+COMMIT
+`, queueDHCPv4)
+	v6 := fmt.Sprintf(`*mangle
+-A PREROUTING -i tap+ -p icmpv6 --icmpv6-type router-solicitation -j NFQUEUE --queue-num %d --queue-bypass
+-A PREROUTING -i tap+ -p icmpv6 --icmpv6-type neighbour-solicitation -j NFQUEUE --queue-num %d --queue-bypass
+-A PREROUTING -i tap+ -p udp --dport 547 -j NFQUEUE --queue-num %d --queue-bypass
+COMMIT
+`, queueRS, queueNS, queueDHCPv6)
+	hv.RunInput(t, v4, "iptables-restore", "--noflush")
+	hv.RunInput(t, v6, "ip6tables-restore", "--noflush")
 }
 
 // queuesBound reports whether every queue in nums has a listener in ns,

@@ -10,6 +10,8 @@
 #                dnsmasq, Kea and the null responder and the scale figures
 #                (e2e/bench/run.sh, root)
 #   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
+#   make deb     build bin/nfdhcpd_VERSION_ARCH.deb (static binary, unit,
+#                config, hooks, examples, man page) with dpkg-deb
 
 SHELL := /bin/bash
 # Go lives in /usr/local/go on the build hosts; the test tools in sbin.
@@ -29,7 +31,7 @@ TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc
 
-.PHONY: all build test deps vet unit race e2e fuzz-smoke fuzz bench demo clean
+.PHONY: all build test deps vet unit race e2e fuzz-smoke fuzz bench demo deb clean
 
 all: build
 
@@ -85,6 +87,14 @@ bench:
 
 demo: build
 	e2e/demo.sh $(abspath $(BIN))
+
+# DEB_VERSION must start with a digit; by default 0.1.0 plus the date and
+# hash of the last commit.
+DEB_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0)
+
+deb:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.buildVersion=$(DEB_VERSION)" -o bin/nfdhcpd-static ./cmd/nfdhcpd
+	sh contrib/debian/build-deb.sh bin/nfdhcpd-static $(DEB_VERSION) bin
 
 clean:
 	rm -rf bin

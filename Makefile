@@ -29,7 +29,8 @@ E2E_TIMEOUT ?= 15m
 # command:Debian package pairs the tests and the demo run.
 TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
-	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc
+	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc \
+	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils
 
 .PHONY: all build test deps vet unit race e2e fuzz-smoke fuzz bench demo deb clean
 

@@ -36,6 +36,8 @@ type GeneralConfig struct {
 
 	ControlSocket string // unix socket of `nfdhcpd status`; empty: none
 	MetricsListen string // host:port of the Prometheus endpoint; empty: off
+
+	RateLimit RateLimitConfig // per-TAP packet rate (config_ratelimit.go)
 }
 
 // DHCPConfig is the [dhcp] section.
@@ -138,6 +140,9 @@ func (g *GeneralConfig) parse(r *sectionReader) error {
 	g.PIDFile = r.str("pidfile", "")
 	g.LogDir = r.str("logdir", "")
 	g.User = r.str("user", "")
+	if err := g.parseRateLimit(r); err != nil {
+		return err
+	}
 	return g.parseOps(r)
 }
 
@@ -309,6 +314,7 @@ func (c *Config) ResponderOptions() responder.Options {
 		RAPeriod:     c.IPv6.RAPeriod,
 		Nameservers6: c.IPv6.Nameservers,
 		Domains6:     c.IPv6.Domains,
+		RateLimit:    c.General.RateLimit.options(),
 	}
 }
 

@@ -32,7 +32,7 @@ func addrs(ss ...string) []netip.Addr {
 // defaultConfig is what an empty file gives.
 func defaultConfig() Config {
 	return Config{
-		General: GeneralConfig{DataPath: "/var/lib/nfdhcpd", ControlSocket: DefaultControlSocket},
+		General: GeneralConfig{DataPath: "/var/lib/nfdhcpd", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit},
 		DHCP: DHCPConfig{
 			Enable:        true,
 			LeaseLifetime: 604800 * time.Second,
@@ -59,7 +59,7 @@ func TestParseConfigGood(t *testing.T) {
 	}{
 		{file: "empty.conf", want: func(c *Config) {}},
 		{file: "original.conf", want: func(c *Config) {
-			c.General = GeneralConfig{DataPath: "/var/lib/nfdhcpd", PIDFile: "/run/nfdhcpd/nfdhcpd.pid", LogDir: "/var/log/nfdhcpd", User: "nobody", ControlSocket: DefaultControlSocket}
+			c.General = GeneralConfig{DataPath: "/var/lib/nfdhcpd", PIDFile: "/run/nfdhcpd/nfdhcpd.pid", LogDir: "/var/log/nfdhcpd", User: "nobody", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit}
 			c.DHCP.LeaseRenewal = time.Hour
 			c.DHCP.ServerIP = netip.MustParseAddr("192.0.2.1")
 			c.DHCP.Nameservers = addrs("192.0.2.2", "192.0.2.3")
@@ -252,6 +252,7 @@ func TestResponderOptions(t *testing.T) {
 		RAPeriod:     300 * time.Second,
 		Nameservers6: addrs("2001:db8:100::1", "2001:db8:200::2"),
 		Domains6:     []string{"example.com"},
+		RateLimit:    responder.RateLimit{PerSecond: responder.DefaultRatePerSecond, Burst: responder.DefaultRateBurst},
 	}
 	if diff := cmp.Diff(want, c.ResponderOptions(), equateNetIP); diff != "" {
 		t.Errorf("ResponderOptions (-want +got):\n%s", diff)

@@ -24,7 +24,7 @@ func writeMetrics(w io.Writer, r statusReport) error {
 	fmt.Fprintf(b, "nfdhcpd_start_time_seconds %d\n", r.Started.Unix())
 
 	family("nfdhcpd_packets_total", "counter",
-		"Packets taken from the queues, by queue and outcome (answered, nak, ignored, spoofed, malformed, unknown_tap, error).")
+		"Packets taken from the queues, by queue and outcome (answered, nak, ignored, spoofed, malformed, unknown_tap, error, ratelimited).")
 	for _, c := range r.Counters {
 		fmt.Fprintf(b, "nfdhcpd_packets_total{queue=%s,outcome=%s} %d\n", labelValue(c.Queue), labelValue(c.Outcome), c.Packets)
 	}

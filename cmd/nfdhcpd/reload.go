@@ -5,7 +5,6 @@ import (
 	"reflect"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
-	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
 // reload applies SIGHUP: it reads the configuration again and applies
@@ -63,7 +62,7 @@ func (d *daemon) dump() {
 	}
 	for _, q := range d.cfg.Queues() {
 		attrs := []any{"QUEUE", q.Num, "kind", q.Kind.String()}
-		for o := responder.OutcomeAnswered; o <= responder.OutcomeError; o++ {
+		for _, o := range outcomes() {
 			attrs = append(attrs, o.String(), d.resp.Stats.Get(q.Kind, o))
 		}
 		d.log.Info("queue counters", attrs...)

@@ -50,7 +50,7 @@ func queueKinds() []responder.Kind {
 func outcomes() []responder.Outcome {
 	return []responder.Outcome{
 		responder.OutcomeAnswered, responder.OutcomeNAK, responder.OutcomeIgnored, responder.OutcomeSpoofed,
-		responder.OutcomeMalformed, responder.OutcomeUnknownTAP, responder.OutcomeError,
+		responder.OutcomeMalformed, responder.OutcomeUnknownTAP, responder.OutcomeError, responder.OutcomeRateLimited,
 	}
 }
 

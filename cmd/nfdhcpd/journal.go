@@ -14,7 +14,10 @@ import (
 // JOURNAL_STREAM), so that TAP, MAC, IP, QUEUE... are fields one can filter
 // on (journalctl -u nfdhcpd TAP=tap3); readable text on w otherwise.
 func newDaemonLogger(w io.Writer, debug bool) *slog.Logger {
-	if onJournal, _ := journal.StderrIsJournalStream(); onJournal {
+	// Both checks: JOURNAL_STREAM may be inherited by a process whose
+	// stderr was since redirected, and a journal socket that does not
+	// answer would swallow every record.
+	if onJournal, _ := journal.StderrIsJournalStream(); onJournal && journal.Enabled() {
 		level := slog.LevelInfo
 		if debug {
 			level = slog.LevelDebug

@@ -70,7 +70,10 @@ func defaultConfig(datapath string) Config {
 	return Config{
 		// Each daemon gets its own control socket: the default path in /run
 		// is shared by every daemon on the machine.
-		"general": {"datapath": datapath, "control_socket": filepath.Join(filepath.Dir(datapath), "control")},
+		// The per-TAP rate limit is off: tests that poll in tight loops
+		// measure binding latency, not the limit (flood_test.go and
+		// hostile_test.go turn it on).
+		"general": {"datapath": datapath, "control_socket": filepath.Join(filepath.Dir(datapath), "control"), "rate_limit": "0"},
 		"dhcp": {
 			"enable_dhcp":    "yes",
 			"dhcp_queue":     fmt.Sprint(queueDHCPv4),

@@ -760,3 +760,77 @@ func TestDebPackageInstalls(t *testing.T) {
 		t.Errorf("binary still there after purge: %v", err)
 	}
 }
+
+// TestSystemdNotify stands in for systemd: it gives the daemon a
+// NOTIFY_SOCKET and a watchdog, and checks READY=1 comes only once the
+// queues are bound, watchdog pings arrive, a reload is bracketed by
+// RELOADING=1 and READY=1, and SIGTERM sends STOPPING=1.
+func TestSystemdNotify(t *testing.T) {
+	requirePrereqs(t)
+	sockPath := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	t.Setenv("NOTIFY_SOCKET", sockPath)
+	t.Setenv("WATCHDOG_USEC", "300000")
+
+	hv := newNetns(t, "notify")
+	installQueueRules(t, hv)
+	conf := defaultConfig(newDatapath(t))
+
+	type message struct {
+		state       string
+		queuesBound bool
+	}
+	msgs := make(chan message, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- message{string(buf[:n]), queuesBound(hv, conf.queues()...)}
+		}
+	}()
+	next := func(prefix string) message {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case m, ok := <-msgs:
+				if !ok {
+					t.Fatalf("notify socket closed before %q", prefix)
+				}
+				if strings.HasPrefix(m.state, prefix) {
+					return m
+				}
+			case <-timeout:
+				t.Fatalf("no %q notification within 5s", prefix)
+			}
+		}
+	}
+
+	d := startDaemon(t, hv, conf)
+	if m := next("READY=1"); !m.queuesBound {
+		t.Errorf("READY=1 (%q) was sent before the queues were bound", m.state)
+	}
+	start := time.Now()
+	next("WATCHDOG=1")
+	next("WATCHDOG=1")
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("two watchdog pings took %v with WatchdogSec=0.3s", el)
+	}
+
+	d.Signal(t, syscall.SIGHUP)
+	if m := next("RELOADING=1"); !strings.Contains(m.state, "MONOTONIC_USEC=") {
+		t.Errorf("RELOADING=1 without MONOTONIC_USEC: %q", m.state)
+	}
+	next("READY=1")
+
+	d.Stop(t)
+	next("STOPPING=1")
+}

@@ -39,12 +39,13 @@ func main() {
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
 	bisect := flag.Int("bisect", 3, "halvings that refine the rate between the last pass and the first failure")
+	common := flag.Int("common", 500, "rate at which every server's CPU cost is also measured (0: skip)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect}
+	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common}
 	if err := run(ctx, log, *nfdhcpdBin, *nullBin, strings.Split(*only, ","), cfg); err != nil {
 		log.Error("benchmark failed", "error", err)
 		os.Exit(1)
@@ -123,7 +124,16 @@ func measure(ctx context.Context, log *slog.Logger, topo *topology, s server, di
 	if err != nil {
 		return row{}, err
 	}
-	return row{server: s, best: best, failed: failed}, nil
+	r := row{server: s, best: best, failed: failed}
+	if cfg.Common > 0 {
+		// The same rate for every server compares their cost per exchange
+		// without the bias of each one's own best rate.
+		if r.common, err = trialFn(cfg.Common); err != nil {
+			return row{}, err
+		}
+		log.Info("common-rate trial", "rate", cfg.Common, "pass", r.common.Pass, "cpu_s", r.common.CPU)
+	}
+	return r, nil
 }
 
 // dhcpTrial runs DORA exchanges at rate against a running server.

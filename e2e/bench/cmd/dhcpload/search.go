@@ -27,6 +27,9 @@ type searchConfig struct {
 	// Bisections is how many halvings refine the rate between the last
 	// pass and the first failure.
 	Bisections int
+	// Common is the rate at which every server's CPU cost is measured
+	// once more; 0 skips it.
+	Common int
 }
 
 // maxDropRatio is the share of exchanges that may be lost at a rate still

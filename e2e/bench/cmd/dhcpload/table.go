@@ -10,8 +10,8 @@ import (
 
 // A row is one server's line of the result table.
 type row struct {
-	server       server
-	best, failed trial
+	server               server
+	best, failed, common trial
 }
 
 // queuedPPS is the packet rate through the server's input at its best
@@ -24,12 +24,18 @@ func (r row) queuedPPS() float64 {
 }
 
 // cpuPer10k is the server's CPU seconds per 10,000 exchanges (per 10,000
-// packets for the null responder) at its best rate.
-func (r row) cpuPer10k() string {
-	if r.best.Done == 0 {
+// packets for the null responder) in trial tr.
+func cpuPer10k(tr trial) string {
+	if tr.Done == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f", r.best.CPU/float64(r.best.Done)*10000)
+	return fmt.Sprintf("%.3f", tr.CPU/float64(tr.Done)*10000)
+}
+
+// clientLimited reports whether the search stopped because perfdhcp could
+// not send the next rate, or never found a failing rate at all.
+func (r row) clientLimited() bool {
+	return r.failed.Rate == 0 || strings.HasPrefix(r.failed.Why, "perfdhcp sent only")
 }
 
 func delays(s exchangeStats, null bool) string {
@@ -44,8 +50,8 @@ func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
 	fmt.Fprintf(w, "\nDHCPv4 DORA, one client (perfdhcp -R 1), %d s per trial, drop-free = < %.0f%% of exchanges lost; run took %s\n\n",
 		cfg.Seconds, 100*maxDropRatio, took.Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tnext rate failed\t")
-	fmt.Fprintln(tw, "\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\t\t")
+	fmt.Fprintln(tw, "server\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tCPU s per 10k\tnext rate failed\t")
+	fmt.Fprintf(tw, "\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\tat %d/s\t\t\n", cfg.Common)
 	for _, r := range rows {
 		failed := "-"
 		if r.failed.Rate != 0 {
@@ -55,8 +61,9 @@ func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
 		if r.server.null {
 			rate = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.server.name, rate, r.queuedPPS(),
-			delays(r.best.Res.Discover, r.server.null), delays(r.best.Res.Request, r.server.null), r.cpuPer10k(), failed)
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.server.name, rate, r.queuedPPS(),
+			delays(r.best.Res.Discover, r.server.null), delays(r.best.Res.Request, r.server.null),
+			cpuPer10k(r.best), cpuPer10k(r.common), failed)
 	}
 	tw.Flush()
 
@@ -76,8 +83,15 @@ func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
 	}
 	for _, null := range []string{"null (raw netlink)", "null (go-nfqueue)"} {
 		if r, ok := byName[null]; ok && r.best.Rate > 0 {
-			ratios = append(ratios, fmt.Sprintf("%s/nfdhcpd queue input = %.2f× (goal ≤ 2×)", null, r.queuedPPS()/ours.queuedPPS()))
+			note := ""
+			if r.clientLimited() {
+				note = "; the null rate was limited by perfdhcp, so this is a lower bound"
+			}
+			ratios = append(ratios, fmt.Sprintf("%s/nfdhcpd queue input = %.2f× (goal ≤ 2×%s)", null, r.queuedPPS()/ours.queuedPPS(), note))
 		}
+	}
+	if ours.clientLimited() {
+		ratios = append(ratios, "nfdhcpd's rate was limited by perfdhcp (it could not send faster), not by nfdhcpd")
 	}
 	if len(ratios) > 0 {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(ratios, "\n"))

@@ -179,3 +179,31 @@ func (s *fakeSender) take() []sentFrame {
 	s.frames = nil
 	return f
 }
+
+// dropLink does what the kernel does when an interface is deleted: its
+// routes, proxy neighbours, addresses and sysctls go with it.
+func (k *fakeKernel) dropLink(dev string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for key, e := range k.entries {
+		switch e := e.(type) {
+		case routing.Route:
+			if e.Dev == dev {
+				delete(k.entries, key)
+			}
+		case routing.ProxyNeigh:
+			if e.Dev == dev {
+				delete(k.entries, key)
+			}
+		case routing.Addr:
+			if e.Dev == dev {
+				delete(k.entries, key)
+			}
+		}
+	}
+	for name := range k.sysctls {
+		if strings.Contains(name, "/"+dev+"/") {
+			delete(k.sysctls, name)
+		}
+	}
+}

@@ -27,6 +27,12 @@ type Netlink struct {
 	// filter is the filter last set, nil until then: nftables tables are
 	// rewritten as a whole, so the first sync of a process rewrites them.
 	filter *Filter
+	// indexes caches interface indexes by name between full resyncs,
+	// which refresh it: resolving every TAP of a large sync one request at
+	// a time would cost a round trip per entry. An interface recreated
+	// under the same name makes an op fail, and the failure drops the
+	// entry and leads to a full resync.
+	indexes map[string]int
 }
 
 var _ Kernel = (*Netlink)(nil)
@@ -107,8 +113,10 @@ func (k *Netlink) Observe(sysctls []string) (State, error) {
 		return s, fmt.Errorf("routing: list links: %w", err)
 	}
 	names := make(map[int]string, len(links))
+	k.indexes = make(map[string]int, len(links))
 	for _, l := range links {
 		names[l.Attrs().Index] = l.Attrs().Name
+		k.indexes[l.Attrs().Name] = l.Attrs().Index
 	}
 	for _, v6 := range []bool{false, true} {
 		var rules []netlink.Rule
@@ -174,11 +182,11 @@ func (k *Netlink) Apply(op Op) error {
 	case Rule:
 		return k.applyRule(op.Action, e)
 	case Route:
-		return k.applyRoute(op.Action, e)
+		return k.forgetOnError(e.Dev, k.applyRoute(op.Action, e))
 	case ProxyNeigh:
-		return k.applyNeigh(op.Action, e)
+		return k.forgetOnError(e.Dev, k.applyNeigh(op.Action, e))
 	case Addr:
-		return k.applyAddr(op.Action, e)
+		return k.forgetOnError(e.Dev, k.applyAddr(op.Action, e))
 	case Sysctl:
 		return writeSysctl(k.ns, e.Name, e.Value)
 	case *Filter:
@@ -209,9 +217,21 @@ func (k *Netlink) applyRule(action Action, r Rule) error {
 	return nil
 }
 
+// forgetOnError drops the cached index of dev when err is set: the
+// interface may have been recreated with another index.
+func (k *Netlink) forgetOnError(dev string, err error) error {
+	if err != nil {
+		delete(k.indexes, dev)
+	}
+	return err
+}
+
 // linkIndex returns the index of the interface name; found is false when
 // it does not exist.
 func (k *Netlink) linkIndex(name string) (index int, found bool, err error) {
+	if i, ok := k.indexes[name]; ok {
+		return i, true, nil
+	}
 	l, err := k.h.LinkByName(name)
 	if err != nil {
 		var notFound netlink.LinkNotFoundError
@@ -220,6 +240,10 @@ func (k *Netlink) linkIndex(name string) (index int, found bool, err error) {
 		}
 		return 0, false, fmt.Errorf("routing: link %s: %w", name, err)
 	}
+	if k.indexes == nil {
+		k.indexes = map[string]int{}
+	}
+	k.indexes[name] = l.Attrs().Index
 	return l.Attrs().Index, true, nil
 }
 

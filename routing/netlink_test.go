@@ -197,3 +197,38 @@ func TestNetlinkGatewayRole(t *testing.T) {
 		t.Errorf("the daemon still owns %q", got)
 	}
 }
+
+func TestNetlinkTapDeletedAndRecreated(t *testing.T) {
+	n := newTestNetns(t)
+	n.addLink(t, "eth1")
+	n.addLink(t, "tap1")
+	cfg := vmcConfig()
+	k := newNetlinkKernel(t, n)
+	r := routing.NewReconciler(cfg, k, routing.Options{})
+	tap1 := vm("tap1", 101, "52:54:00:00:00:01", "192.0.2.10", true)
+	if err := r.Sync(binding.NewSnapshot([]*binding.Active{tap1})); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+
+	// Recreated under the same name (a new index): routed again.
+	n.ip(t, "link del tap1")
+	n.addLink(t, "tap1")
+	recreated := vm("tap1", 102, "52:54:00:00:00:01", "192.0.2.10", true)
+	if err := r.Sync(binding.NewSnapshot([]*binding.Active{recreated})); err != nil {
+		t.Fatalf("Sync after the TAP was recreated: %v", err)
+	}
+	want, names := desiredLines(t, cfg, recreated)
+	if diff := cmp.Diff(want, observedLines(t, k, names)); diff != "" {
+		t.Errorf("kernel after the TAP was recreated (-want +got):\n%s", diff)
+	}
+
+	// Deleted before its binding file: removing the binding is clean.
+	n.ip(t, "link del tap1")
+	if err := r.Sync(binding.NewSnapshot(nil)); err != nil {
+		t.Fatalf("Sync after the TAP went first: %v", err)
+	}
+	want, names = desiredLines(t, cfg)
+	if diff := cmp.Diff(want, observedLines(t, k, names)); diff != "" {
+		t.Errorf("kernel after the binding went (-want +got):\n%s", diff)
+	}
+}

@@ -88,7 +88,8 @@ func (k *Netlink) applyNeigh(action Action, n ProxyNeigh) error {
 	dst := nl.NewRtAttr(unix.NDA_DST, n.Addr.AsSlice())
 	if action == Del {
 		_, err := k.request(unix.RTM_DELNEIGH, unix.NLM_F_ACK, msg, dst).Execute(unix.NETLINK_ROUTE, 0)
-		if err != nil && !errors.Is(err, unix.ENOENT) {
+		// ENODEV: the entry went with its interface.
+		if err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENODEV) {
 			return fmt.Errorf("routing: neigh del %s: %w", n, err)
 		}
 		return nil
@@ -179,7 +180,7 @@ func (k *Netlink) applyAddr(action Action, a Addr) error {
 	data = append(data, nl.NewRtAttr(unix.IFA_ADDRESS, ip.AsSlice()))
 	if action == Del {
 		_, err := k.request(unix.RTM_DELADDR, unix.NLM_F_ACK, data...).Execute(unix.NETLINK_ROUTE, 0)
-		if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+		if err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
 			return fmt.Errorf("routing: addr del %s: %w", a, err)
 		}
 		return nil

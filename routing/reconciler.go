@@ -40,6 +40,11 @@ type Reconciler struct {
 	// means unknown, so the next sync re-reads the kernel (full resync).
 	believed    *State
 	lastProblem string
+	// tapIndexes are the TAP indexes of the bindings of the last sync. A
+	// TAP recreated under the same name lost its routes and sysctls with
+	// the old interface, while its desired state, made of names, is
+	// unchanged: only re-reading the kernel notices.
+	tapIndexes map[string]int
 
 	mu    sync.Mutex
 	lines []string // the believed state, for the status view
@@ -106,6 +111,14 @@ func (r *Reconciler) Invalidate() { r.believed = nil }
 func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 	desired, problems := Desired(r.cfg, snap.All())
 	r.reportProblems(problems)
+	indexes := make(map[string]int, snap.Len())
+	for _, a := range snap.All() {
+		indexes[a.Name] = a.TapIndex
+		if old, ok := r.tapIndexes[a.Name]; ok && old != a.TapIndex {
+			r.believed = nil
+		}
+	}
+	r.tapIndexes = indexes
 	observed := r.believed
 	if observed == nil {
 		names := make([]string, len(desired.Sysctls))

@@ -320,3 +320,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRecreatedTapIsRoutedAgain(t *testing.T) {
+	cfg := vmcConfig()
+	k := newFakeKernel()
+	r := routing.NewReconciler(cfg, k, routing.Options{})
+	if err := r.Sync(snapshot(vm("tap1", 11, "52:54:00:00:00:01", "192.0.2.10", true))); err != nil {
+		t.Fatal(err)
+	}
+	k.takeLog()
+	// The hypervisor deletes the TAP and creates it again: same name,
+	// new index; the kernel dropped what hung on the old interface.
+	k.dropLink("tap1")
+	recreated := vm("tap1", 21, "52:54:00:00:00:01", "192.0.2.10", true)
+	if err := r.Sync(snapshot(recreated)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"route add 192.0.2.10/32 dev tap1 table 500",
+		"route add 2001:db8:1:0:5054:ff:fe00:1/128 dev tap1 table 500",
+		"sysctl set net/ipv4/conf/tap1/forwarding 1",
+		"sysctl set net/ipv4/conf/tap1/proxy_arp 1",
+		"sysctl set net/ipv4/neigh/tap1/proxy_delay 0",
+		"sysctl set net/ipv6/conf/tap1/proxy_ndp 0",
+	}
+	if diff := cmp.Diff(want, k.takeLog()); diff != "" {
+		t.Errorf("ops after the TAP was recreated (-want +got):\n%s", diff)
+	}
+}

@@ -159,15 +159,8 @@ func (k *Netlink) Observe(sysctls []string) (State, error) {
 		return s, err
 	}
 	s.Addrs = addrs
-	for _, name := range sysctls {
-		v, err := readSysctl(k.ns, name)
-		if errors.Is(err, errNoSysctl) {
-			continue
-		}
-		if err != nil {
-			return s, err
-		}
-		s.Sysctls = append(s.Sysctls, Sysctl{Name: name, Value: v})
+	if s.Sysctls, err = readSysctls(k.ns, sysctls); err != nil {
+		return s, err
 	}
 	if k.filter != nil {
 		f := *k.filter

@@ -12,8 +12,6 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-var errNoSysctl = errors.New("no such sysctl")
-
 // inNetns runs f on a thread switched into ns (when it is open): the
 // network sysctls under /proc/sys/net belong to the namespace of the
 // thread that opens them.
@@ -50,20 +48,28 @@ func sysctlPath(name string) (string, error) {
 	return p, nil
 }
 
-func readSysctl(ns netns.NsHandle, name string) (string, error) {
-	p, err := sysctlPath(name)
-	if err != nil {
-		return "", err
-	}
-	var b []byte
-	err = inNetns(ns, func() (err error) { b, err = os.ReadFile(p); return err })
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("routing: sysctl %s: %w", name, errNoSysctl)
-	}
-	if err != nil {
-		return "", fmt.Errorf("routing: sysctl %s: %w", name, err)
-	}
-	return strings.TrimSpace(string(b)), nil
+// readSysctls returns the values of the named sysctls that exist, read
+// in one visit to ns.
+func readSysctls(ns netns.NsHandle, names []string) ([]Sysctl, error) {
+	var out []Sysctl
+	err := inNetns(ns, func() error {
+		for _, name := range names {
+			p, err := sysctlPath(name)
+			if err != nil {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("routing: sysctl %s: %w", name, err)
+			}
+			out = append(out, Sysctl{Name: name, Value: strings.TrimSpace(string(b))})
+		}
+		return nil
+	})
+	return out, err
 }
 
 func writeSysctl(ns netns.NsHandle, name, value string) error {

@@ -70,12 +70,6 @@ func runDaemon(ctx context.Context, configPath string, log *slog.Logger) error {
 			}
 		}()
 	}
-	if cfg.Routing.Enable {
-		// TODO(routing): start the routing module here, under the same
-		// errgroup as the table, fed by table.Subscribe().
-		log.Warn("config: [routing] enable_routing is set but the routing module is not wired in yet")
-	}
-
 	sender, err := responder.NewSender()
 	if err != nil {
 		return err
@@ -110,6 +104,7 @@ func (d *daemon) run(ctx context.Context, sigs <-chan os.Signal) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.table.Run(gctx) })
+	g.Go(func() error { return d.runRouting(gctx) })
 	g.Go(func() error {
 		select {
 		case <-d.table.Ready():

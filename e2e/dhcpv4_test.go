@@ -83,7 +83,7 @@ func TestDHCPv4RealClients(t *testing.T) {
 	links := make([]*Link, len(clients))
 	for i, c := range clients {
 		// dhcpcd names its lease file after the interface: keep it unique.
-		links[i] = connectVMNamed(t, hv, c.tap, "e2e"+uniqueSuffix(t)[len(uniqueSuffix(t))-6:], vmMAC(byte(10+i)))
+		links[i] = connectVMNamed(t, hv, c.tap, uniqueIfName(t), vmMAC(byte(10+i)))
 	}
 	d := &Daemon{Datapath: conf["general"]["datapath"]}
 	mustMkdir(t, d.Datapath)

@@ -52,6 +52,17 @@ func uniqueSuffix(t testing.TB) string {
 	return fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(b))
 }
 
+// uniqueIfName returns an interface name no other test run uses:
+// "e2e" and 12 random hex digits, within the kernel's 15 bytes.
+func uniqueIfName(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("e2e: random interface name: %v", err)
+	}
+	return "e2e" + hex.EncodeToString(b)
+}
+
 // A Netns is a named network namespace created for one test.
 type Netns struct {
 	Name string

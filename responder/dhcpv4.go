@@ -26,6 +26,7 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("dropping undecodable DHCPv4 packet", "TAP", a.Name, "err", err)
 		return OutcomeMalformed
 	}
+	r.Stats.countRequest(KindDHCPv4, uint8(req.MessageType()))
 	if !a.MACSpoof && (!bytes.Equal(req.ClientHWAddr, a.MAC) || (p.HwAddr != nil && !bytes.Equal(p.HwAddr, a.MAC))) {
 		r.dhcpv4Notice(&r.dhcpv4Notices.spoofed, slog.LevelWarn, "dropping DHCPv4 request from a MAC other than the binding's",
 			"TAP", a.Name, "MAC", a.MAC.String(), "CHADDR", req.ClientHWAddr.String(), "SRCMAC", p.HwAddr.String())
@@ -77,6 +78,7 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 	}
 	r.log.Debug("DHCPv4 answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(),
 		"MSG", reply.String(), "REQ", req.MessageType().String())
+	r.Stats.countReply(KindDHCPv4, uint8(reply))
 	if reply == dhcpv4.MessageTypeNak {
 		return OutcomeNAK
 	}

@@ -40,6 +40,7 @@ func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Debug("refusing router solicitation", "TAP", a.Name, "error", err)
 		return OutcomeMalformed
 	}
+	r.Stats.countRequest(KindRS, icmpRouterSolicitation)
 	if r.v6Spoofed(p, a, rs.SourceLL) {
 		r.log.Debug("dropping spoofed router solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "SRC", rs.Src.String())
 		return OutcomeSpoofed
@@ -54,7 +55,7 @@ func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Error("building router advertisement failed", "TAP", a.Name, "error", err)
 		return OutcomeError
 	}
-	return r.v6Send(a, frame, "router advertisement")
+	return r.v6Send(a, frame, "router advertisement", KindRS, icmpRouterAdvertisement)
 }
 
 // handleNS answers a Neighbor Solicitation for an address the host stands
@@ -72,6 +73,7 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Debug("refusing neighbor solicitation", "TAP", a.Name, "error", err)
 		return OutcomeMalformed
 	}
+	r.Stats.countRequest(KindNS, icmpNeighborSolicitation)
 	if r.v6Spoofed(p, a, ns.SourceLL) {
 		r.log.Debug("dropping spoofed neighbor solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TARGET", ns.Target.String())
 		return OutcomeSpoofed
@@ -89,7 +91,7 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Error("building neighbor advertisement failed", "TAP", a.Name, "TARGET", ns.Target.String(), "error", err)
 		return OutcomeError
 	}
-	return r.v6Send(a, frame, "neighbor advertisement")
+	return r.v6Send(a, frame, "neighbor advertisement", KindNS, icmpNeighborAdvertisement)
 }
 
 // v6HostOwns reports whether the host answers for target on a's TAP.
@@ -115,6 +117,7 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("refusing DHCPv6 message", "TAP", a.Name, "error", err)
 		return OutcomeMalformed
 	}
+	r.Stats.countRequest(KindDHCPv6, uint8(req.Msg.MessageType))
 	// The DUID is not checked against the MAC: clients may build it from
 	// another interface or not from a MAC at all (DUID-UUID, DUID-EN).
 	if r.v6Spoofed(p, a, nil) {
@@ -133,7 +136,8 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Error("building DHCPv6 reply failed", "TAP", a.Name, "TYPE", req.Msg.MessageType.String(), "error", err)
 		return OutcomeError
 	}
-	return r.v6Send(a, frame, "DHCPv6 reply")
+	replyType, _ := dhcpv6FrameType(frame)
+	return r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
 }
 
 // v6DHCPParams derives the DHCPv6 lease from the [dhcp] lease settings:
@@ -214,12 +218,14 @@ func v6ClientMAC(p *Packet, claimed net.HardwareAddr, a *binding.Active) net.Har
 	return a.MAC
 }
 
-// v6Send writes frame onto a's TAP.
-func (r *Responder) v6Send(a *binding.Active, frame []byte, what string) Outcome {
+// v6Send writes frame, a reply of message type replyType to a packet of
+// kind, onto a's TAP.
+func (r *Responder) v6Send(a *binding.Active, frame []byte, what string, kind Kind, replyType uint8) Outcome {
 	if err := r.sender.Send(a.TapIndex, frame); err != nil {
 		r.log.Error("sending reply failed", "TAP", a.Name, "REPLY", what, "error", err)
 		return OutcomeError
 	}
+	r.Stats.countReply(kind, replyType)
 	r.log.Debug("sent reply", "TAP", a.Name, "REPLY", what)
 	return OutcomeAnswered
 }

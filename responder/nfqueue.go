@@ -39,6 +39,8 @@ type Queue struct {
 	nf   *nfqueue.Nfqueue
 	log  *slog.Logger
 	used atomic.Bool
+	// overflows counts the socket overflows (ENOBUFS) the kernel reported.
+	overflows atomic.Uint64
 }
 
 // A QueueOption changes how OpenQueue sets a queue up.
@@ -128,6 +130,12 @@ func (q *Queue) Close() error {
 // Num returns the queue number.
 func (q *Queue) Num() uint16 { return q.num }
 
+// Overflows returns how many times the kernel reported that the queue's
+// socket overflowed (ENOBUFS). With NoENOBUFS set the kernel mostly stays
+// silent and applies the fail-open policy instead; its own drop counters
+// are in /proc/net/netfilter/nfnetlink_queue.
+func (q *Queue) Overflows() uint64 { return q.overflows.Load() }
+
 // Run binds the queue, calls handle for every packet until ctx is done and
 // sets the verdict handle returns, exactly once per packet. It closes the
 // queue before returning, so a Queue runs once.
@@ -163,6 +171,7 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 		var opErr *netlink.OpError
 		switch {
 		case errors.Is(err, unix.ENOBUFS):
+			q.overflows.Add(1)
 			q.log.Warn("queue overflow, kernel dropped/accepted packets", "error", err)
 			return 0
 		case errors.As(err, &opErr) && opErr.Timeout():

@@ -165,8 +165,20 @@ func (r *Responder) Serve(ctx context.Context, kind Kind, src Source) error {
 }
 
 // Handler returns the function that decides the verdict of one packet of
-// the given kind, answering it on the way.
+// the given kind, answering it on the way. It times each decision into
+// Stats.Latency.
 func (r *Responder) Handler(kind Kind) func(*Packet) Verdict {
+	decide := r.decider(kind)
+	return func(p *Packet) Verdict {
+		start := time.Now()
+		v := decide(p)
+		r.Stats.observeLatency(kind, time.Since(start))
+		return v
+	}
+}
+
+// decider returns the untimed body of Handler.
+func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
 	return func(p *Packet) (v Verdict) {
 		snap := r.bindings.Snapshot()
 		a, ok := snap.ByIndex(p.TapIndex())

@@ -26,9 +26,14 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// Stats counts packets by queue kind and outcome. The zero value is ready.
+// Stats counts packets by queue kind and outcome, requests and replies by
+// message type, and times verdicts (see messages.go). The zero value is
+// ready.
 type Stats struct {
-	n [numKinds][numOutcomes]atomic.Uint64
+	n        [numKinds][numOutcomes]atomic.Uint64
+	requests messageCounts
+	replies  messageCounts
+	latency  [numKinds]latencyHistogram
 }
 
 func (s *Stats) count(k Kind, o Outcome) {

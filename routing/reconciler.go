@@ -25,6 +25,8 @@ type Options struct {
 	// RetryMin and RetryMax bound the delay before a full resync after a
 	// failure, doubling from one to the other (defaults 100 ms and 10 s).
 	RetryMin, RetryMax time.Duration
+	// Stats, when not nil, counts the syncs and ops (see stats.go).
+	Stats *Stats
 }
 
 // A Reconciler converges the kernel towards the desired state of the node
@@ -120,6 +122,7 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 	}
 	r.tapIndexes = indexes
 	observed := r.believed
+	full := observed == nil
 	if observed == nil {
 		names := make([]string, len(desired.Sysctls))
 		for i, s := range desired.Sysctls {
@@ -127,6 +130,7 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 		}
 		st, err := r.kernel.Observe(names)
 		if err != nil {
+			r.opts.Stats.recordSync(full, 0, 0, err)
 			return fmt.Errorf("routing: observe: %w", err)
 		}
 		st.normalize()
@@ -148,6 +152,7 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 	if len(ops) > 0 {
 		r.log.Info("routing: synced", "ops", len(ops), "failed", len(errs), "full", r.believed == nil)
 	}
+	r.opts.Stats.recordSync(full, len(ops)-len(errs), len(errs), errors.Join(errs...))
 	r.announce(desired.Announce, added)
 	if len(errs) > 0 {
 		r.believed = nil

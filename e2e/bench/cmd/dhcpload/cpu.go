@@ -19,9 +19,13 @@ func cpuSeconds(pid int) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("dhcpload: cpu time: %w", err)
 	}
+	return parseStatCPU(pid, string(b))
+}
+
+// parseStatCPU reads utime and stime from the text of /proc/PID/stat.
+func parseStatCPU(pid int, s string) (float64, error) {
 	// The command name is in parentheses and may hold spaces: fields are
 	// counted from the last ')'.
-	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
 		return 0, fmt.Errorf("dhcpload: cpu time: malformed /proc/%d/stat", pid)

@@ -32,9 +32,9 @@ type searchConfig struct {
 	Common int
 }
 
-// maxDropRatio is the share of exchanges that may be lost at a rate still
-// called drop-free.
-const maxDropRatio = 0.01
+// maxDropPercent is the share of exchanges, in percent, at which a rate is
+// no longer drop-free.
+const maxDropPercent = 1
 
 // minSendRatio is the share of the asked rate perfdhcp must really send
 // for a trial to count: below it the client, not the server, was the
@@ -105,7 +105,7 @@ func judge(tr *trial, seconds int) {
 		tr.Why = fmt.Sprintf("perfdhcp sent only %d of %d DISCOVERs", sent, tr.Rate*seconds)
 	case sent == 0:
 		tr.Why = "nothing sent"
-	case float64(tr.Done) < (1-maxDropRatio)*float64(sent):
+	case 100*(sent-tr.Done) >= maxDropPercent*sent:
 		tr.Why = fmt.Sprintf("%.2f%% lost", 100*(1-float64(tr.Done)/float64(sent)))
 	default:
 		tr.Pass = true

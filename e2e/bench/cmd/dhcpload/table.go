@@ -47,8 +47,8 @@ func delays(s exchangeStats, null bool) string {
 
 // printTable writes the result table and the ratios the issue asks for.
 func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
-	fmt.Fprintf(w, "\nDHCPv4 DORA, one client (perfdhcp -R 1), %d s per trial, drop-free = < %.0f%% of exchanges lost; run took %s\n\n",
-		cfg.Seconds, 100*maxDropRatio, took.Round(time.Second))
+	fmt.Fprintf(w, "\nDHCPv4 DORA, one client (perfdhcp -R 1), %d s per trial, drop-free = < %d%% of exchanges lost; run took %s\n\n",
+		cfg.Seconds, maxDropPercent, took.Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "server\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tCPU s per 10k\tnext rate failed\t")
 	fmt.Fprintf(tw, "\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\tat %d/s\t\t\n", cfg.Common)

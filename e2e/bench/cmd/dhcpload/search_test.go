@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestJudge(t *testing.T) {
+	tests := []struct {
+		name     string
+		rate     int
+		sent     int
+		done     int
+		wantPass bool
+		wantWhy  string
+	}{
+		{"all answered", 1000, 4000, 4000, true, ""},
+		{"just under 1% lost", 1000, 4000, 3961, true, ""},
+		{"1% lost", 1000, 4000, 3960, false, "1.00% lost"},
+		{"client too slow", 1000, 3799, 3799, false, "perfdhcp sent only 3799 of 4000 DISCOVERs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := trial{Rate: tt.rate, Done: tt.done}
+			tr.Res.Discover.Sent = tt.sent
+			judge(&tr, 4)
+			if diff := cmp.Diff([]any{tt.wantPass, tt.wantWhy}, []any{tr.Pass, tr.Why}); diff != "" {
+				t.Errorf("judge (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestSearchRate runs the search against servers that sustain a known
+// rate and checks which rates it tried and what it found.
+func TestSearchRate(t *testing.T) {
+	tests := []struct {
+		name      string
+		capacity  int
+		cfg       searchConfig
+		wantTried []int
+		wantBest  int
+		wantFail  int
+	}{
+		{"doubling then bisecting", 5000, searchConfig{Start: 1000, Max: 100000, Bisections: 3},
+			[]int{1000, 2000, 4000, 8000, 6000, 5000, 5500}, 5000, 5500},
+		{"below the start", 300, searchConfig{Start: 1000, Max: 100000, Bisections: 2},
+			[]int{1000, 500, 250, 350, 300}, 300, 350},
+		{"never fails", 1 << 30, searchConfig{Start: 1000, Max: 4000, Bisections: 3},
+			[]int{1000, 2000, 4000}, 4000, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tried []int
+			run := func(rate int) (trial, error) {
+				tried = append(tried, rate)
+				return trial{Rate: rate, Pass: rate <= tt.capacity}, nil
+			}
+			best, failed, err := searchRate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), run, tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantTried, tried); diff != "" {
+				t.Errorf("rates tried (-want +got):\n%s", diff)
+			}
+			if best.Rate != tt.wantBest || failed.Rate != tt.wantFail {
+				t.Errorf("best %d, first failure %d; want %d, %d", best.Rate, failed.Rate, tt.wantBest, tt.wantFail)
+			}
+		})
+	}
+}

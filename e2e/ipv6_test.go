@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -493,16 +494,46 @@ func TestIPv6Dhcpcd(t *testing.T) {
 			if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 				t.Fatal(err)
 			}
+			// dhcpcd -1 may exit before running the hook of its last event, so
+			// it runs until the wanted call shows up.
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			output, err := l.VM.Command(ctx, "dhcpcd", "-B", "-1", "-6", "-t", "10", "-f", "/dev/null", "-c", script,
-				"-o", "dhcp6_name_servers,dhcp6_domain_search", vmIf).CombinedOutput()
-			t.Logf("dhcpcd: %s", output)
-			if err != nil {
+			cmd := l.VM.Command(ctx, "dhcpcd", "-B", "-6", "-t", "10", "-f", "/dev/null", "-c", script,
+				"-o", "dhcp6_name_servers,dhcp6_domain_search", vmIf)
+			var output strings.Builder
+			cmd.Stdout, cmd.Stderr = &output, &output
+			if err := cmd.Start(); err != nil {
 				t.Fatalf("dhcpcd: %v", err)
 			}
-			calls, _ := os.ReadFile(out)
-			line := regexp.MustCompile(`(?m)^reason=` + tt.reason + ` .*$`).FindString(string(calls))
+			exited := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(exited) }()
+			wanted := regexp.MustCompile(`(?m)^reason=` + tt.reason + ` .*$`)
+			var calls []byte
+			line := ""
+			for line == "" {
+				calls, _ = os.ReadFile(out)
+				line = wanted.FindString(string(calls))
+				if line != "" {
+					break
+				}
+				select {
+				case <-exited:
+					calls, _ = os.ReadFile(out)
+					line = wanted.FindString(string(calls))
+					if line == "" {
+						t.Fatalf("dhcpcd ended without %s:\n%s\ncalls:\n%s", tt.reason, output.String(), calls)
+					}
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+			t.Logf("dhcpcd: %s", output.String())
 			addr := ""
 			if tt.mode == "dhcpv6" {
 				addr = v6EUI64(t, l).String()

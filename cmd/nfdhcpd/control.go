@@ -105,9 +105,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 	return nil
 }
 
-// opsHandler serves /status (JSON) and /metrics (Prometheus text) from the
-// report function, which is called once per request.
-func opsHandler(report func() statusReport, withStatus bool) http.Handler {
+// opsHandler serves /status (JSON, from the report function, which is
+// called once per request) when withStatus is set, and /metrics.
+func opsHandler(report func() statusReport, metrics http.Handler, withStatus bool) http.Handler {
 	mux := http.NewServeMux()
 	if withStatus {
 		mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
@@ -117,9 +117,6 @@ func opsHandler(report func() statusReport, withStatus bool) http.Handler {
 			_ = enc.Encode(report())
 		})
 	}
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_ = writeMetrics(w, report())
-	})
+	mux.Handle("GET /metrics", metrics)
 	return mux
 }

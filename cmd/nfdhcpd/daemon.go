@@ -14,6 +14,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/responder"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // runDaemonCommand parses the daemon's flags and runs it in the
@@ -46,6 +47,9 @@ type daemon struct {
 	resp       *responder.Responder
 	queues     *queueSet
 	ra         *raLoop
+	// openQueues and routingStats are read by the metrics endpoint.
+	openQueues   queueRegistry
+	routingStats routing.Stats
 }
 
 // runDaemon loads the configuration and serves until ctx is done.
@@ -93,6 +97,7 @@ func (d *daemon) openQueue(num uint16) (responder.Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.openQueues.add(q)
 	return q, nil
 }
 

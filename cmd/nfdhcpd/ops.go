@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
 // startOps starts what operators use to watch the daemon, once its queues
@@ -24,13 +27,23 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 		r.Config, r.Datapath = d.configPath, general.DataPath
 		return r
 	}
+	src := metricsSources{
+		report:       report,
+		stats:        &d.resp.Stats,
+		queues:       d.openQueues.overflows,
+		kernelQueues: procNfnetlinkQueue,
+	}
+	if d.cfg.Routing.Enable {
+		src.routing = d.routingStats.Snapshot
+	}
+	metrics := newMetricsHandler(src, d.log)
 	if general.ControlSocket != "" {
 		ln, err := listenControl(general.ControlSocket)
 		if err != nil {
 			return err
 		}
 		d.log.Info("control socket listening", "path", general.ControlSocket)
-		g.Go(func() error { return serveHTTP(ctx, ln, opsHandler(report, true), d.log) })
+		g.Go(func() error { return serveHTTP(ctx, ln, opsHandler(report, metrics, true), d.log) })
 	}
 	if general.MetricsListen != "" {
 		ln, err := net.Listen("tcp", general.MetricsListen)
@@ -39,7 +52,7 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 		}
 		d.log.Info("metrics endpoint listening", "address", ln.Addr().String())
 		// Only counters over TCP: the binding list names VMs' addresses.
-		g.Go(func() error { return serveHTTP(ctx, ln, opsHandler(report, false), d.log) })
+		g.Go(func() error { return serveHTTP(ctx, ln, opsHandler(report, metrics, false), d.log) })
 	}
 	if general.User != "" {
 		if err := dropPrivileges(general.User, d.log); err != nil {
@@ -47,4 +60,33 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 		}
 	}
 	return nil
+}
+
+// A queueRegistry remembers the queues the daemon opened, by number, so
+// that the metrics endpoint can read their overflow counters. A queue
+// reopened under the same number replaces the old one; one whose number
+// left the configuration stays until the daemon restarts.
+type queueRegistry struct {
+	mu     sync.Mutex
+	queues map[uint16]*responder.Queue
+}
+
+func (r *queueRegistry) add(q *responder.Queue) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queues == nil {
+		r.queues = make(map[uint16]*responder.Queue)
+	}
+	r.queues[q.Num()] = q
+}
+
+// overflows returns the overflow count of every queue opened, by number.
+func (r *queueRegistry) overflows() map[uint16]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[uint16]uint64, len(r.queues))
+	for num, q := range r.queues {
+		m[num] = q.Overflows()
+	}
+	return m
 }

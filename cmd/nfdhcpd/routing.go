@@ -71,7 +71,7 @@ func (d *daemon) runRouting(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
-	r := routing.NewReconciler(cfg, kernel, routing.Options{Sender: sender, Logger: d.log})
+	r := routing.NewReconciler(cfg, kernel, routing.Options{Sender: sender, Logger: d.log, Stats: &d.routingStats})
 	d.log.Info("routing module started", "role", string(cfg.Role), "table", cfg.Table, "uplink", cfg.Uplink)
 	return r.Run(ctx, changes, d.table.Snapshot)
 }

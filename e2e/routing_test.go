@@ -308,6 +308,21 @@ func TestRoutedSetup(t *testing.T) {
 				t.Errorf("%s: %s cannot reach %s", c.name, c.from.Name, c.to)
 			}
 		}
+		// ARP sender rewriting: a VM never learns its host's own address
+		// (the host asks for the VM's MAC as the gateway), and the router
+		// learned the hosts' requests as coming from arp_ip.
+		for i, vm := range []*routedVM{vm1, vm2} {
+			hostAddr := fmt.Sprintf("198.51.100.%d ", 66+i)
+			if neigh := vm.NS.Run(t, "ip", "-4", "neigh", "show"); strings.Contains(neigh, hostAddr) {
+				t.Errorf("VM %s learned its host's address %s:\n%s", vm.IP, hostAddr, neigh)
+			}
+			if neigh := vm.NS.Run(t, "ip", "-4", "neigh", "show", rtGateway); !strings.Contains(neigh, rtTapMAC) {
+				t.Errorf("VM %s does not see its gateway at the TAP's MAC: %q", vm.IP, neigh)
+			}
+		}
+		if neigh := rt.router.Run(t, "ip", "-4", "neigh", "show", rtARPIP); !strings.Contains(neigh, "lladdr") {
+			t.Errorf("the router has no neighbour entry for arp_ip %s: %q", rtARPIP, neigh)
+		}
 	})
 
 	t.Run("removal removes exactly the binding's entries", func(t *testing.T) {

@@ -54,6 +54,9 @@ func writeConfig(dir, data string) (string, error) {
 datapath = %s
 pidfile = %s
 control_socket = %s
+# The probe asks every millisecond: the per-TAP rate limit would soon
+# silence it and blur when a binding appears or goes.
+rate_limit = 0
 [dhcp]
 enable_dhcp = yes
 dhcp_queue = %d

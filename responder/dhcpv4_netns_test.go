@@ -39,7 +39,12 @@ func dhcpv4NewLink(t *testing.T) dhcpv4Link {
 	l := dhcpv4Link{host: "dhcpv4-host-" + suffix, vm: "dhcpv4-vm-" + suffix, vmIf: "v4vm" + suffix}
 	for _, ns := range []string{l.host, l.vm} {
 		nfqRun(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+		t.Cleanup(func() {
+			// Clients such as dhcpcd leave helper processes behind: end
+			// them, or they outlive the namespace.
+			exec.Command("sh", "-c", "ip netns pids "+ns+" | xargs -r kill -9").Run()
+			exec.Command("ip", "netns", "del", ns).Run()
+		})
 		nfqRun(t, "ip", "-n", ns, "link", "set", "lo", "up")
 	}
 	t.Cleanup(func() { os.Remove(filepath.Join("/var/lib/dhcpcd", l.vmIf+".lease")) })
@@ -113,6 +118,9 @@ func dhcpv4Client(t *testing.T, l dhcpv4Link, done string, cmd func(script strin
 	c := exec.Command("ip", args...)
 	out := &strings.Builder{}
 	c.Stdout, c.Stderr = out, out
+	// dhcpcd's forked helpers keep the output pipe open after the client
+	// itself exits: do not let Wait block on them.
+	c.WaitDelay = 2 * time.Second
 	if err := c.Start(); err != nil {
 		t.Fatalf("start %v: %v", args, err)
 	}

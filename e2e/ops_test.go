@@ -414,18 +414,23 @@ func getInNS(t *testing.T, ns *Netns, addr, path string) string {
 	return b.String()
 }
 
-// TestMetricsMoveWithTraffic checks the Prometheus endpoint: counters and
-// the bindings gauge follow what is sent, and the binding list is not
-// exposed over TCP.
+// TestMetricsMoveWithTraffic checks the Prometheus endpoint: counters,
+// message types, the verdict latency histogram and the bindings gauge
+// follow what is sent, and the binding list is not exposed over TCP.
 func TestMetricsMoveWithTraffic(t *testing.T) {
 	const addr = "127.0.0.1:9167"
 	d, _ := opsDaemon(t, func(c Config) { c.set("general", "metrics_listen", addr) })
-	answered := `nfdhcpd_packets_total{queue="dhcpv4",outcome="answered"}`
-	unknown := `nfdhcpd_packets_total{queue="dhcpv4",outcome="unknown_tap"}`
+	// The exposition format sorts labels by name.
+	answered := `nfdhcpd_packets_total{outcome="answered",queue="dhcpv4"}`
+	unknown := `nfdhcpd_packets_total{outcome="unknown_tap",queue="dhcpv4"}`
 	active := `nfdhcpd_bindings{state="active"}`
+	discovers := `nfdhcpd_requests_total{message_type="discover",queue="dhcpv4"}`
+	offers := `nfdhcpd_replies_total{message_type="offer",queue="dhcpv4"}`
+	timed := `nfdhcpd_verdict_latency_seconds_count{queue="dhcpv4"}`
+	fast := `nfdhcpd_verdict_latency_seconds_bucket{queue="dhcpv4",le="0.1"}`
 
 	before := getInNS(t, d.NS, addr, "/metrics")
-	for _, series := range []string{answered, unknown, active} {
+	for _, series := range []string{answered, unknown, active, discovers, offers, timed} {
 		if v := metricValue(before, series); v != 0 {
 			t.Errorf("%s = %v at start, want 0", series, v)
 		}
@@ -449,17 +454,30 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 
 	after := getInNS(t, d.NS, addr, "/metrics")
 	got := map[string]float64{}
-	for _, series := range []string{answered, unknown, active} {
+	for _, series := range []string{answered, unknown, active, discovers, offers, timed, fast} {
 		got[series] = metricValue(after, series)
 	}
 	// Every DISCOVER sent before the binding was active counted as unknown
-	// TAP; only the last one was answered.
+	// TAP; only the last one was decoded and answered. Every packet, known
+	// or not, had its verdict timed, each well under 100 ms.
 	if got[unknown] < 1 {
 		t.Errorf("%s = %v, want at least 1", unknown, got[unknown])
 	}
+	if got[timed] != got[unknown]+got[answered] || got[fast] != got[timed] {
+		t.Errorf("%s = %v and %s = %v, want both %v (every packet handled)", timed, got[timed], fast, got[fast], got[unknown]+got[answered])
+	}
 	delete(got, unknown)
-	if diff := cmp.Diff(map[string]float64{answered: 1, active: 1}, got); diff != "" {
+	delete(got, timed)
+	delete(got, fast)
+	if diff := cmp.Diff(map[string]float64{answered: 1, active: 1, discovers: 1, offers: 1}, got); diff != "" {
 		t.Errorf("metrics after traffic (-want +got):\n%s", diff)
+	}
+	q := fmt.Sprintf(`{queue_num="%d"}`, queueDHCPv4)
+	for _, series := range []string{"go_goroutines", "process_open_fds",
+		"nfdhcpd_queue_socket_overflows_total" + q, "nfdhcpd_kernel_queue_dropped_total" + q, "nfdhcpd_kernel_queue_user_dropped_total" + q} {
+		if metricValue(after, series) < 0 {
+			t.Errorf("%s missing from the metrics", series)
+		}
 	}
 
 	var conn net.Conn

@@ -86,6 +86,7 @@ type flooder struct {
 	sent  atomic.Uint64
 	errs  atomic.Uint64
 	stop  chan struct{}
+	once  sync.Once
 	done  sync.WaitGroup
 	start time.Time
 }
@@ -113,9 +114,10 @@ func (lab *hostileLab) flood(frames [][]byte) *flooder {
 	return f
 }
 
-// Stop ends the flood and returns the frames sent and the rate.
+// Stop ends the flood and returns the frames sent and the rate. It may be
+// called more than once.
 func (f *flooder) Stop() (sent uint64, perSecond float64) {
-	close(f.stop)
+	f.once.Do(func() { close(f.stop) })
 	f.done.Wait()
 	sent = f.sent.Load()
 	return sent, float64(sent) / time.Since(f.start).Seconds()

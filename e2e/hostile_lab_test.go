@@ -18,6 +18,8 @@ import (
 // A hostileLab is a hypervisor with two bound VMs, both dual-stack: evil
 // sends crafted frames, good must keep being served.
 type hostileLab struct {
+	hv         *Netns
+	conf       Config
 	d          *Daemon
 	socket     string // control socket
 	evil, good *Link
@@ -40,6 +42,7 @@ func newHostileLab(t *testing.T, edit func(Config)) *hostileLab {
 	t.Helper()
 	hv := newHypervisor(t)
 	lab := &hostileLab{
+		hv:     hv,
 		evil:   connectVM(t, hv, "tap0", vmMAC(0x31)),
 		good:   connectVM(t, hv, "tap1", vmMAC(0x32)),
 		evilIP: netip.MustParseAddr("192.0.2.30"),
@@ -55,6 +58,7 @@ func newHostileLab(t *testing.T, edit func(Config)) *hostileLab {
 	if edit != nil {
 		edit(conf)
 	}
+	lab.conf = conf
 	lab.socket = conf["general"]["control_socket"]
 	lab.d = startDaemon(t, hv, conf)
 	for _, b := range []struct {

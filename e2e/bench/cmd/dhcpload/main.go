@@ -34,6 +34,7 @@ import (
 func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
+	rawqueueBin := flag.String("rawqueue", "", "rawqueue prototype `binary` (measured when -servers names \"rawqueue prototype\")")
 	only := flag.String("servers", "nfdhcpd,null (raw netlink),null (go-nfqueue),dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
@@ -46,13 +47,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common}
-	if err := run(ctx, log, *nfdhcpdBin, *nullBin, strings.Split(*only, ","), cfg); err != nil {
+	if err := run(ctx, log, *nfdhcpdBin, *nullBin, *rawqueueBin, strings.Split(*only, ","), cfg); err != nil {
 		log.Error("benchmark failed", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) error {
+func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin string, only []string, cfg searchConfig) error {
 	if os.Geteuid() != 0 {
 		return errors.New("dhcpload: needs root to create network namespaces")
 	}
@@ -69,7 +70,7 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin string, only
 
 	began := time.Now()
 	var rows []row
-	for _, s := range servers(nfdhcpdBin, nullBin) {
+	for _, s := range servers(nfdhcpdBin, nullBin, rawqueueBin) {
 		if !contains(only, s.name) {
 			continue
 		}

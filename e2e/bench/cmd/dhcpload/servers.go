@@ -36,7 +36,7 @@ type server struct {
 // a relay there). dnsmasq and Kea do; nfdhcpd serves only VMs attached to
 // the host and answers the client port 68, so perfdhcp listens on 68 for it
 // (-L 68). Either way one DORA exchange is two requests and two replies.
-func servers(nfdhcpdBin, nullBin string) []server {
+func servers(nfdhcpdBin, nullBin, rawqueueBin string) []server {
 	return []server{
 		{name: "nfdhcpd", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
 			return nfdhcpdCommand(nfdhcpdBin, dir)
@@ -47,18 +47,34 @@ func servers(nfdhcpdBin, nullBin string) []server {
 		{name: "null (go-nfqueue)", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
 			return []string{nullBin, "-queue", fmt.Sprint(queueNum)}, nil, nil
 		}},
+		// A prototype, measured only on request: the daemon's handler
+		// behind the raw queue reader (cmd/rawqueue).
+		{name: "rawqueue prototype", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
+			data, err := writeBinding(dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			return []string{rawqueueBin, "-data", data, "-queue", fmt.Sprint(queueNum)}, nil, nil
+		}},
 		{name: "dnsmasq", command: dnsmasqCommand},
 		{name: "kea-dhcp4", command: keaCommand},
 	}
 }
 
-func nfdhcpdCommand(bin, dir string) ([]string, []string, error) {
+// writeBinding writes the VM's binding file into a data directory under
+// dir and returns the directory.
+func writeBinding(dir string) (string, error) {
 	data := filepath.Join(dir, "bindings")
 	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, nil, err
+		return "", err
 	}
 	b := fmt.Sprintf("MAC=%s\nIP=%s\nSUBNET=192.0.2.0/%s\nGATEWAY=%s\nHOSTNAME=benchvm.example.org\n", vmMAC, vmAddr, prefixLen, hostAddr)
-	if err := os.WriteFile(filepath.Join(data, tapName), []byte(b), 0o644); err != nil {
+	return data, os.WriteFile(filepath.Join(data, tapName), []byte(b), 0o644)
+}
+
+func nfdhcpdCommand(bin, dir string) ([]string, []string, error) {
+	data, err := writeBinding(dir)
+	if err != nil {
 		return nil, nil, err
 	}
 	conf := fmt.Sprintf(`[general]

@@ -34,7 +34,7 @@ import (
 func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
-	rawqueueBin := flag.String("rawqueue", "", "rawqueue prototype `binary` (measured when -servers names \"rawqueue prototype\")")
+	rawqueueBin := flag.String("rawqueue", "", "rawqueue prototype `binary` (measured when -servers names \"rawqueue-prototype\")")
 	only := flag.String("servers", "nfdhcpd,null (raw netlink),null (go-nfqueue),dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")

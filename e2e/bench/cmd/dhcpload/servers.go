@@ -49,7 +49,7 @@ func servers(nfdhcpdBin, nullBin, rawqueueBin string) []server {
 		}},
 		// A prototype, measured only on request: the daemon's handler
 		// behind the raw queue reader (cmd/rawqueue).
-		{name: "rawqueue prototype", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
+		{name: "rawqueue-prototype", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
 			data, err := writeBinding(dir)
 			if err != nil {
 				return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -325,6 +326,23 @@ func TestRoutedSetup(t *testing.T) {
 		}
 	})
 
+	t.Run("antispoof drops forwarded packets from another source", func(t *testing.T) {
+		if _, err := exec.LookPath("tcpdump"); err != nil {
+			missingPrereq(t, "need tcpdump: %v", err)
+		}
+		const spoofed = "192.0.2.99"
+		vm1.NS.Run(t, "ip", "addr", "add", spoofed+"/32", "dev", "eth0")
+		defer vm1.NS.Run(t, "ip", "addr", "del", spoofed+"/32", "dev", "eth0")
+		for _, c := range []struct {
+			src  string
+			seen bool
+		}{{vm1.IP, true}, {spoofed, false}} {
+			if got := seenByRouter(t, rt.router, vm1.NS, c.src); got != c.seen {
+				t.Errorf("pings from %s seen by the router: %v, want %v", c.src, got, c.seen)
+			}
+		}
+	})
+
 	t.Run("removal removes exactly the binding's entries", func(t *testing.T) {
 		host := rt.vmc[1]
 		// The operator's own rule (in the daemon's priority range) and route
@@ -430,6 +448,42 @@ func TestRoutedSetup(t *testing.T) {
 			t.Errorf("the router's neighbour entry of %s is %q, want the new host's %s (unsolicited NA)", moved.EUI64, neigh, toMAC)
 		}
 	})
+}
+
+// seenByRouter pings the router from vm with source address src and
+// reports whether the router's uplink saw any of the pings.
+func seenByRouter(t *testing.T, router, vm *Netns, src string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	dump := router.Command(ctx, "tcpdump", "-i", "eth1", "-n", "-l", "-c", "1", "icmp and src host "+src)
+	var out, errOut lockedBuffer
+	dump.Stdout, dump.Stderr = &out, &errOut
+	if err := dump.Start(); err != nil {
+		t.Fatalf("e2e: tcpdump: %v", err)
+	}
+	waitUntil(t, 3*time.Second, "tcpdump to listen", func() bool { return strings.Contains(errOut.String(), "listening on") })
+	_, _ = vm.Try(append(pingCommand(), "-c", "3", "-i", "0.2", "-W", "1", "-I", src, rtGateway)...)
+	_ = dump.Wait()
+	return strings.Contains(out.String(), "ICMP echo request")
+}
+
+// A lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // kernelState returns the host's rules, routes in table 500 and main,

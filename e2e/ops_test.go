@@ -613,13 +613,10 @@ func TestShippedCaptureRulesLoad(t *testing.T) {
 	}
 
 	t.Run("ferm", func(t *testing.T) {
-		// Not installed by `make deps` on purpose: the ferm package enables
-		// a boot service that would load its default rules into the host's
-		// own namespace. Where it is installed, the example must compile.
-		if _, err := exec.LookPath("ferm"); err != nil {
-			t.Skipf("skipping: ferm not installed: %v", err)
-		}
-		out := hv.Run(t, "ferm", "--noexec", "--lines", filepath.Join(contribDir, "ferm", "nfdhcpd.conf"))
+		// Not installed by `make deps` on purpose (see fermCommand): where
+		// it is missing, the package is unpacked instead.
+		ferm := fermCommand(t)
+		out := hv.Run(t, ferm, "--noexec", "--lines", filepath.Join(contribDir, "ferm", "nfdhcpd.conf"))
 		for _, want := range []string{"--queue-num 42 --queue-bypass", "--queue-num 43", "--queue-num 44", "--queue-num 45", "--physdev-in tap+"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("ferm output lacks %q:\n%s", want, out)

@@ -108,9 +108,38 @@ func addrOf(ip net.IP) netip.Addr {
 // Observe implements Kernel.
 func (k *Netlink) Observe(sysctls []string) (State, error) {
 	var s State
+	names, err := k.refreshLinks()
+	if err != nil {
+		return s, err
+	}
+	if s.Rules, err = k.rules(); err != nil {
+		return s, err
+	}
+	if s.Routes, err = k.routes(names); err != nil {
+		return s, err
+	}
+	if s.Neighs, err = k.proxyNeighs(names); err != nil {
+		return s, err
+	}
+	if s.Addrs, err = k.addrs(names); err != nil {
+		return s, err
+	}
+	if s.Sysctls, err = readSysctls(k.ns, sysctls); err != nil {
+		return s, err
+	}
+	if k.filter != nil {
+		f := *k.filter
+		s.Filter = &f
+	}
+	return s, nil
+}
+
+// refreshLinks rebuilds the index cache and returns the interface names by
+// index.
+func (k *Netlink) refreshLinks() (map[int]string, error) {
 	var links []netlink.Link
 	if err := retryDump(func() (err error) { links, err = k.h.LinkList(); return err }); err != nil {
-		return s, fmt.Errorf("routing: list links: %w", err)
+		return nil, fmt.Errorf("routing: list links: %w", err)
 	}
 	names := make(map[int]string, len(links))
 	k.indexes = make(map[string]int, len(links))
@@ -118,10 +147,17 @@ func (k *Netlink) Observe(sysctls []string) (State, error) {
 		names[l.Attrs().Index] = l.Attrs().Name
 		k.indexes[l.Attrs().Name] = l.Attrs().Index
 	}
+	return names, nil
+}
+
+// rules lists the daemon's rules of both families: its protocol, within
+// its priority range.
+func (k *Netlink) rules() ([]Rule, error) {
+	var out []Rule
 	for _, v6 := range []bool{false, true} {
 		var rules []netlink.Rule
 		if err := retryDump(func() (err error) { rules, err = k.h.RuleList(familyOf(v6)); return err }); err != nil {
-			return s, fmt.Errorf("routing: list rules: %w", err)
+			return nil, fmt.Errorf("routing: list rules: %w", err)
 		}
 		for _, r := range rules {
 			if r.Protocol != Protocol || r.Priority < RulePriorityMin || r.Priority > RulePriorityMax {
@@ -131,42 +167,35 @@ func (k *Netlink) Observe(sysctls []string) (State, error) {
 			if r.Dst != nil {
 				rule.To = prefixOf(r.Dst, v6)
 			}
-			s.Rules = append(s.Rules, rule)
+			out = append(out, rule)
 		}
+	}
+	return out, nil
+}
+
+// routes lists the daemon's routes of both families in every table.
+func (k *Netlink) routes(names map[int]string) ([]Route, error) {
+	var out []Route
+	filter := &netlink.Route{Protocol: Protocol, Table: unix.RT_TABLE_UNSPEC}
+	for _, v6 := range []bool{false, true} {
 		var routes []netlink.Route
-		filter := &netlink.Route{Protocol: Protocol, Table: unix.RT_TABLE_UNSPEC}
 		if err := retryDump(func() (err error) {
 			routes, err = k.h.RouteListFiltered(familyOf(v6), filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 			return err
 		}); err != nil {
-			return s, fmt.Errorf("routing: list routes: %w", err)
+			return nil, fmt.Errorf("routing: list routes: %w", err)
 		}
 		for _, r := range routes {
+			// The daemon installs no multipath routes; a route through an
+			// interface that vanished during the dump goes with it.
 			dev, ok := names[r.LinkIndex]
 			if !ok || len(r.MultiPath) > 0 {
 				continue
 			}
-			s.Routes = append(s.Routes, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table})
+			out = append(out, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table})
 		}
 	}
-	neighs, err := k.proxyNeighs(names)
-	if err != nil {
-		return s, err
-	}
-	s.Neighs = neighs
-	addrs, err := k.addrs(names)
-	if err != nil {
-		return s, err
-	}
-	s.Addrs = addrs
-	if s.Sysctls, err = readSysctls(k.ns, sysctls); err != nil {
-		return s, err
-	}
-	if k.filter != nil {
-		f := *k.filter
-		s.Filter = &f
-	}
-	return s, nil
+	return out, nil
 }
 
 // Apply implements Kernel.

@@ -28,6 +28,8 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v '^$(MODULE)/e2e$$')
 SMOKE_FUZZTIME ?= 3000x
 FUZZTIME  ?= 60s
 E2E_TIMEOUT ?= 15m
+# Per test binary: a hung test fails well before CI's limit.
+UNIT_TIMEOUT ?= 5m
 
 # command:Debian package pairs the tests and the demo run.
 TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
@@ -62,10 +64,10 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 $(UNIT_PKGS)
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) $(UNIT_PKGS)
 
 race:
-	CGO_ENABLED=1 $(GO) test -race -count=1 $(UNIT_PKGS)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout $(UNIT_TIMEOUT) $(UNIT_PKGS)
 
 # e2e runs the real binary against real clients; it needs root (under
 # CI=true a missing prerequisite fails instead of skipping).

@@ -93,9 +93,14 @@ func (n *Netns) destroy(t testing.TB) {
 	}
 }
 
-// Command returns a command that runs argv inside the namespace.
+// Command returns a command that runs argv inside the namespace. Helpers
+// that a client forks (dhcpcd's privilege-separation processes) may keep
+// its output pipes open after it exits or is killed: WaitDelay bounds how
+// long Wait waits for them.
 func (n *Netns) Command(ctx context.Context, argv ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name}, argv...)...)
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name}, argv...)...)
+	cmd.WaitDelay = 2 * time.Second
+	return cmd
 }
 
 // Run runs argv inside the namespace, fails the test when it fails, and

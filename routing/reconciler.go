@@ -85,7 +85,10 @@ func (r *Reconciler) Run(ctx context.Context, changes <-chan struct{}, snapshot 
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-changes:
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // closed: keep the periodic resyncs only
+			}
 		case <-resync.C:
 			r.Invalidate()
 		case <-retry.C:

@@ -48,8 +48,13 @@ func newHostileLab(t *testing.T, edit func(Config)) *hostileLab {
 		evilIP: netip.MustParseAddr("192.0.2.30"),
 		goodIP: netip.MustParseAddr("192.0.2.31"),
 	}
-	for _, l := range []*Link{lab.evil, lab.good} {
+	for i, l := range []*Link{lab.evil, lab.good} {
 		l.VM.Run(t, "sysctl", "-q", "-w", "net.ipv6.conf."+l.VMIf+".disable_ipv6=1")
+		// Fixed TAP MACs make the crafted frames (whose NS targets include
+		// the TAP's link-local address) the same on every run, so that
+		// they can be kept in fixtures/hostile.
+		l.TapMAC = hostileTapMAC(i)
+		hv.Run(t, "ip", "link", "set", l.Tap, "address", l.TapMAC.String())
 	}
 	conf := defaultConfig(newDatapath(t))
 	delete(conf["general"], "rate_limit")
@@ -90,6 +95,11 @@ func newHostileLab(t *testing.T, edit func(Config)) *hostileLab {
 	t.Cleanup(func() { lab.inj.Close() })
 	lab.goodClient = rawClient(t, lab.good, lab.good.VMMAC)
 	return lab
+}
+
+// hostileTapMAC is the MAC of the lab's TAP i (0: evil, 1: good).
+func hostileTapMAC(i int) net.HardwareAddr {
+	return net.HardwareAddr{0xfe, 0x54, 0x00, 0xe2, 0xe0, byte(0x31 + i)}
 }
 
 // alive fails the test when the daemon has exited.

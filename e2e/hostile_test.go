@@ -2,7 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,7 +148,9 @@ func TestHostileVM(t *testing.T) {
 	lab := newHostileLab(t, nil)
 	lab.d.NS.Run(t, "ip", "addr", "add", hostileHostAddr.String()+"/128", "dev", "lo")
 	lab.goodServed(t)
-	for _, c := range lab.hostileCases() {
+	cases := lab.hostileCases()
+	checkHostileFixtures(t, cases)
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := queueCounters(t, lab.socket, c.queue)
 			lab.inj.Drain()
@@ -163,4 +170,66 @@ func TestHostileVM(t *testing.T) {
 		})
 	}
 	lab.d.Stop(t)
+}
+
+// updateHostile rewrites fixtures/hostile from the frames TestHostileVM
+// crafts; without it the test checks that they are still the same.
+var updateHostile = flag.Bool("update-hostile", false, "rewrite fixtures/hostile from the frames TestHostileVM crafts")
+
+// hostileFixtures is where the crafted frames are kept, from e2e/.
+const hostileFixtures = "../fixtures/hostile"
+
+// hostileManifest lists the fixtures with what the daemon must make of
+// them: file, queue, outcome, number of replies.
+const hostileManifest = "cases.txt"
+
+// fixtureName is the file name of a case's frame.
+func (c hostileCase) fixtureName() string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(c.name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-") + ".frame"
+}
+
+// checkHostileFixtures compares every case's frame and expectations with
+// fixtures/hostile, or rewrites them all under -update-hostile, so that the
+// regression packets replayed without root (TestHostileFixturesReplay) are
+// the ones this test sends.
+func checkHostileFixtures(t *testing.T, cases []hostileCase) {
+	t.Helper()
+	var manifest strings.Builder
+	manifest.WriteString("# Crafted frames of e2e/hostile_test.go (regenerate: go test ./e2e -run TestHostileVM -update-hostile).\n")
+	manifest.WriteString("# file queue outcome replies\n")
+	for _, c := range cases {
+		fmt.Fprintf(&manifest, "%s %s %s %d\n", c.fixtureName(), c.queue, c.outcome, len(c.want))
+		path := filepath.Join(hostileFixtures, c.fixtureName())
+		if *updateHostile {
+			if err := os.WriteFile(path, c.frame, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		stored, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(stored, c.frame) {
+			t.Errorf("%s differs from the frame of case %q (%v): run with -update-hostile after checking the change", path, c.name, err)
+		}
+	}
+	path := filepath.Join(hostileFixtures, hostileManifest)
+	if *updateHostile {
+		if err := os.WriteFile(path, []byte(manifest.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if stored, err := os.ReadFile(path); err != nil || string(stored) != manifest.String() {
+		t.Errorf("%s differs from the cases (%v): run with -update-hostile after checking the change", path, err)
+	}
 }

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket/layers"
 
 	"github.com/nfdhcpd/nfdhcpd/e2e/inject"
@@ -249,5 +251,55 @@ func TestFloodDoesNotStarveOtherTAPs(t *testing.T) {
 	if guarded.good.p99 > floodP99Limit {
 		t.Errorf("with the guard the good VM's p99 during the flood is %v, want under %v", guarded.good.p99, floodP99Limit)
 	}
+	lab.d.Stop(t)
+}
+
+// TestRateLimitReload lowers the rate limit of a running daemon with SIGHUP
+// and checks that it applies at once: of ten DISCOVERs sent back to back
+// from one VM, the burst of two is answered and the rest are counted as
+// rate-limited with one warning naming the TAP, while the other VM, within
+// its own bucket, is served.
+func TestRateLimitReload(t *testing.T) {
+	lab := newHostileLab(t, nil)
+	lab.conf.set("general", "rate_limit", "0.1")
+	lab.conf.set("general", "rate_burst", "2")
+	if err := os.WriteFile(lab.d.Conf, []byte(lab.conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lab.d.Signal(t, syscall.SIGHUP)
+	lab.d.WaitLog(t, 3*time.Second, "configuration reloaded")
+	for _, l := range lab.d.Log() {
+		if strings.Contains(l, "changes need a restart") {
+			t.Fatalf("the reload refused the rate limit change: %s", l)
+		}
+	}
+
+	before := queueCounters(t, lab.socket, "dhcpv4")
+	lab.inj.Drain()
+	for i := range 10 {
+		if err := lab.inj.Send(discoverFrame(lab.evil.VMMAC, uint32(100+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := lab.replies(t, 300*time.Millisecond)
+	delta := counterDelta(t, lab.socket, "dhcpv4", before, 10)
+	if diff := cmp.Diff(map[string]uint64{"answered": 2, "ratelimited": 8}, delta); diff != "" {
+		t.Errorf("dhcpv4 counters after the reload (-want +got):\n%s", diff)
+	}
+	if len(got) != 2 {
+		t.Errorf("the VM saw %d replies, want its burst of 2: %q", len(got), got)
+	}
+	line := lab.d.WaitLog(t, 2*time.Second, "rate limit exceeded", "TAP="+lab.evil.Tap)
+	t.Logf("logged: %s", line)
+	n := 0
+	for _, l := range lab.d.Log() {
+		if strings.Contains(l, "rate limit exceeded") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d rate-limit warnings for one flood, want 1 per TAP per minute", n)
+	}
+	lab.goodServed(t)
 	lab.d.Stop(t)
 }

@@ -22,10 +22,15 @@ func (d *daemon) reload(ctx context.Context) {
 		return
 	}
 	old := d.cfg
+	// The rate limit is the responder's, replaced with its options: an
+	// operator facing a flood can change it without a restart.
+	rateLimit := cfg.General.RateLimit
+	cfg.General.RateLimit = old.General.RateLimit
 	if cfg.General != old.General {
 		d.log.Warn("config: [general] changes need a restart; keeping the running values")
 		cfg.General = old.General
 	}
+	cfg.General.RateLimit = rateLimit
 	if !reflect.DeepEqual(cfg.Routing, old.Routing) {
 		d.log.Warn("config: [routing] changes need a restart; keeping the running values")
 		cfg.Routing = old.Routing

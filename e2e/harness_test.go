@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -348,13 +347,6 @@ func bindingFile(kv ...string) string {
 		fmt.Fprintf(&b, "%s=%s\n", kv[i], kv[i+1])
 	}
 	return b.String()
-}
-
-// withTimeout returns a context for one client run.
-func withTimeout(t testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // mustMkdir creates dir and its parents.

@@ -26,19 +26,21 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("dropping undecodable DHCPv4 packet", "TAP", a.Name, "err", err)
 		return OutcomeMalformed
 	}
-	r.Stats.countRequest(KindDHCPv4, uint8(req.MessageType()))
+	// MessageType parses the option, and allocates, at every call: once.
+	msgType := req.MessageType()
+	r.Stats.countRequest(KindDHCPv4, uint8(msgType))
 	if !a.MACSpoof && (!bytes.Equal(req.ClientHWAddr, a.MAC) || (p.HwAddr != nil && !bytes.Equal(p.HwAddr, a.MAC))) {
 		r.dhcpv4Notice(&r.dhcpv4Notices.spoofed, slog.LevelWarn, "dropping DHCPv4 request from a MAC other than the binding's",
 			"TAP", a.Name, "MAC", a.MAC.String(), "CHADDR", req.ClientHWAddr.String(), "SRCMAC", p.HwAddr.String())
 		return OutcomeSpoofed
 	}
 	if !a.IP.Is4() {
-		r.log.Debug("no IPv4 address bound: DHCPv4 request ignored", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", req.MessageType().String())
+		r.log.Debug("no IPv4 address bound: DHCPv4 request ignored", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", msgType.String())
 		return OutcomeIgnored
 	}
 
 	var reply dhcpv4.MessageType
-	switch t := req.MessageType(); t {
+	switch t := msgType; t {
 	case dhcpv4.MessageTypeDiscover:
 		reply = dhcpv4.MessageTypeOffer
 	case dhcpv4.MessageTypeRequest:
@@ -77,7 +79,7 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 		return OutcomeError
 	}
 	r.log.Debug("DHCPv4 answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(),
-		"MSG", reply.String(), "REQ", req.MessageType().String())
+		"MSG", reply.String(), "REQ", msgType.String())
 	r.Stats.countReply(KindDHCPv4, uint8(reply))
 	if reply == dhcpv4.MessageTypeNak {
 		return OutcomeNAK

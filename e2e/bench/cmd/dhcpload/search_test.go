@@ -73,3 +73,33 @@ func TestSearchRate(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryOnce(t *testing.T) {
+	tests := []struct {
+		name     string
+		results  []bool // pass of each successive run
+		wantRuns int
+		wantPass bool
+	}{
+		{"pass at once", []bool{true}, 1, true},
+		{"fail then pass", []bool{false, true}, 2, true},
+		{"fail twice", []bool{false, false, true}, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runs := 0
+			run := func(rate int) (trial, error) {
+				pass := tt.results[runs]
+				runs++
+				return trial{Rate: rate, Pass: pass}, nil
+			}
+			tr, err := retryOnce(slog.New(slog.NewTextHandler(io.Discard, nil)), run)(1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if runs != tt.wantRuns || tr.Pass != tt.wantPass {
+				t.Errorf("%d runs, pass %v; want %d runs, pass %v", runs, tr.Pass, tt.wantRuns, tt.wantPass)
+			}
+		})
+	}
+}

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -88,6 +91,32 @@ func daemonFDs(t *testing.T, d *Daemon) int {
 	return len(fds)
 }
 
+// daemonGoroutines reads go_goroutines from the metrics the daemon serves on
+// its control socket.
+func daemonGoroutines(t *testing.T, socket string) int {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true, // no connection left open to count as the daemon's fd
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		},
+	}}
+	resp, err := client.Get("http://nfdhcpd/metrics")
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	v := metricValue(string(body), "go_goroutines")
+	if v < 0 {
+		t.Fatalf("metrics have no go_goroutines:\n%s", body)
+	}
+	return int(v)
+}
+
 // waitBindings waits until the status shows want bindings by state.
 func waitBindings(t *testing.T, socket string, want map[string]int) {
 	t.Helper()
@@ -131,6 +160,8 @@ func TestControlPlaneChurn(t *testing.T) {
 	waitBindings(t, socket, map[string]int{"active": 1})
 	c := rawClient(t, l, l.VMMAC)
 	mustExchange(t, c, dhcpRequest{Type: layers.DHCPMsgTypeRequest, ClientIP: ip})
+	goroutinesBefore := daemonGoroutines(t, socket)
+	time.Sleep(100 * time.Millisecond) // the daemon closes its end of the metrics connection
 	fdsBefore, threadsBefore := daemonFDs(t, d), daemonProc(t, d, "Threads")
 
 	renewers := []*renewer{renew(t, c, ip, 20*time.Millisecond)}
@@ -262,8 +293,19 @@ func TestControlPlaneChurn(t *testing.T) {
 	if ok < 50 {
 		t.Errorf("only %d renewals ran during the churn", ok)
 	}
-	fdsAfter, threadsAfter := daemonFDs(t, d), daemonProc(t, d, "Threads")
-	t.Logf("FIGURE churn: daemon fds %d before, %d after; threads %d before, %d after", fdsBefore, fdsAfter, threadsBefore, threadsAfter)
+	goroutinesAfter := daemonGoroutines(t, socket)
+	// Connections of the status and metrics requests close a moment after
+	// their answer: give them a second before counting.
+	fdsAfter := daemonFDs(t, d)
+	for deadline := time.Now().Add(time.Second); fdsAfter != fdsBefore && time.Now().Before(deadline); fdsAfter = daemonFDs(t, d) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	threadsAfter := daemonProc(t, d, "Threads")
+	t.Logf("FIGURE churn: daemon fds %d before, %d after; threads %d before, %d after; goroutines %d before, %d after",
+		fdsBefore, fdsAfter, threadsBefore, threadsAfter, goroutinesBefore, goroutinesAfter)
+	if goroutinesAfter > goroutinesBefore+2 {
+		t.Errorf("the daemon had %d goroutines before the churn and %d after", goroutinesBefore, goroutinesAfter)
+	}
 	if fdsAfter != fdsBefore {
 		t.Errorf("the daemon had %d file descriptors before the churn and %d after", fdsBefore, fdsAfter)
 	}

@@ -117,17 +117,25 @@ func daemonGoroutines(t *testing.T, socket string) int {
 	return int(v)
 }
 
-// waitBindings waits until the status shows want bindings by state.
+// waitBindings waits until the status shows want bindings by state, for up
+// to 20 s (a daemon built with -race takes a few seconds for thousands).
 func waitBindings(t *testing.T, socket string, want map[string]int) {
 	t.Helper()
-	waitStatus(t, socket, fmt.Sprintf("bindings %v", want), func(s opsStatus) bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := status(t, socket)
+		ok := true
 		for state, n := range want {
-			if s.BindingsN[state] != n {
-				return false
-			}
+			ok = ok && s.BindingsN[state] == n
 		}
-		return true
-	})
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never showed bindings %v; last: %v", want, s.BindingsN)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // churnIPBatch runs `ip -batch` with lines in ns.
@@ -230,7 +238,7 @@ func TestControlPlaneChurn(t *testing.T) {
 		}
 		d.Signal(t, syscall.SIGCONT)
 		renewers = append(renewers, renew(t, c, ip, 20*time.Millisecond))
-		d.WaitLog(t, 5*time.Second, "directory events lost, rescanning")
+		d.WaitLog(t, 20*time.Second, "directory events lost, rescanning")
 		waitBindings(t, socket, map[string]int{"active": 1 + churnLinks, "pending": 10000 - churnLinks})
 		for i := range 10000 {
 			d.RemoveBinding(t, churnName(i))
@@ -262,12 +270,17 @@ func TestControlPlaneChurn(t *testing.T) {
 		waitBindings(t, socket, map[string]int{"active": 1 + churnLinks, "pending": churnFiles/4 - churnLinks})
 	})
 	phase("data directory removed and recreated", func() {
-		if err := os.RemoveAll(d.Datapath); err != nil {
+		// Moved off its path in one step, as a whole: an `rm -rf` would
+		// unlink the files one by one first, which is the hooks removing
+		// every binding, and the daemon must follow that.
+		gone := d.Datapath + ".gone"
+		if err := os.Rename(d.Datapath, gone); err != nil {
 			t.Fatal(err)
 		}
-		d.WaitLog(t, 3*time.Second, "cannot watch the binding directory")
-		// The known bindings stay while the directory is gone; a new one
-		// holding only the VM's file replaces them all.
+		d.WaitLog(t, 5*time.Second, "cannot watch the binding directory")
+		// The known bindings stay while the directory is gone.
+		waitBindings(t, socket, map[string]int{"active": 1 + churnLinks, "pending": churnFiles/4 - churnLinks})
+		time.Sleep(300 * time.Millisecond)
 		tmp := d.Datapath + ".new"
 		mustMkdir(t, tmp)
 		if err := os.WriteFile(filepath.Join(tmp, "tap0"), []byte(own), 0o644); err != nil {
@@ -276,7 +289,11 @@ func TestControlPlaneChurn(t *testing.T) {
 		if err := os.Rename(tmp, d.Datapath); err != nil {
 			t.Fatal(err)
 		}
+		// A new directory holding only the VM's file replaces them all.
 		waitBindings(t, socket, map[string]int{"active": 1, "pending": 0})
+		if err := os.RemoveAll(gone); err != nil {
+			t.Fatal(err)
+		}
 	})
 	time.Sleep(200 * time.Millisecond)
 	renewers[len(renewers)-1].Stop()

@@ -109,7 +109,10 @@ func (d *daemon) run(ctx context.Context, sigs <-chan os.Signal) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return d.table.Run(gctx) })
-	g.Go(func() error { return d.runRouting(gctx) })
+	// The routing module gets its settings now: a reload replaces d.cfg
+	// from the signal loop, and [routing] changes need a restart anyway.
+	routingCfg := d.cfg.Routing
+	g.Go(func() error { return d.runRouting(gctx, routingCfg) })
 	g.Go(func() error {
 		select {
 		case <-d.table.Ready():

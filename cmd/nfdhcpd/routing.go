@@ -46,11 +46,11 @@ func (c *RoutingConfig) moduleConfig(tablesDir string) (routing.Config, error) {
 // routes a previous run left for VMs that are still running. On the way
 // out it leaves the state in place, so that a restart does not interrupt
 // VM traffic.
-func (d *daemon) runRouting(ctx context.Context) error {
-	if !d.cfg.Routing.Enable {
+func (d *daemon) runRouting(ctx context.Context, rc RoutingConfig) error {
+	if !rc.Enable {
 		return nil
 	}
-	cfg, err := d.cfg.Routing.moduleConfig(routing.DefaultTablesDir)
+	cfg, err := rc.moduleConfig(routing.DefaultTablesDir)
 	if err != nil {
 		return err
 	}

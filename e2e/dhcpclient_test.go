@@ -273,3 +273,33 @@ func describeReply(d *layers.DHCPv4) string {
 	}
 	return fmt.Sprintf("%v yiaddr %v", dhcpMsgType(d), d.YourClientIP)
 }
+
+// sawRequest reports whether a DHCP request from a client with hardware
+// address chaddr is queued on, or arrives within timeout at, the client's
+// socket: a passive check of what another VM's request reached.
+func (c *rawDHCPClient) sawRequest(chaddr net.HardwareAddr, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 65536)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil || n == 0 {
+			continue
+		}
+		m, _, err := unix.Recvfrom(c.fd, buf, unix.MSG_DONTWAIT)
+		if err != nil {
+			continue
+		}
+		p := gopacket.NewPacket(buf[:m], layers.LayerTypeEthernet, gopacket.Default)
+		udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		if !ok || udp.DstPort != 67 {
+			continue
+		}
+		if d, ok := p.Layer(layers.LayerTypeDHCPv4).(*layers.DHCPv4); ok && d.ClientHWAddr.String() == chaddr.String() {
+			return true
+		}
+	}
+}

@@ -256,6 +256,36 @@ COMMIT
 	hv.RunInput(t, v6, "ip6tables-restore", "--noflush")
 }
 
+// installBridgedQueueRules installs the bridged-setup capture rules of the
+// README in hv: packets that entered a bridge through a tap+ port, matched
+// with physdev (bridge netfilter, on by default in a new namespace), go to
+// the same queues as in the routed setup.
+func installBridgedQueueRules(t testing.TB, hv *Netns) {
+	t.Helper()
+	v4 := fmt.Sprintf(`*mangle
+-A PREROUTING -m physdev --physdev-in tap+ -p udp --dport 67 -j NFQUEUE --queue-num %d --queue-bypass
+COMMIT
+`, queueDHCPv4)
+	v6 := fmt.Sprintf(`*mangle
+-A PREROUTING -m physdev --physdev-in tap+ -p icmpv6 --icmpv6-type router-solicitation -j NFQUEUE --queue-num %d --queue-bypass
+-A PREROUTING -m physdev --physdev-in tap+ -p icmpv6 --icmpv6-type neighbour-solicitation -j NFQUEUE --queue-num %d --queue-bypass
+-A PREROUTING -m physdev --physdev-in tap+ -p udp --dport 547 -j NFQUEUE --queue-num %d --queue-bypass
+COMMIT
+`, queueRS, queueNS, queueDHCPv6)
+	hv.RunInput(t, v4, "iptables-restore", "--noflush")
+	hv.RunInput(t, v6, "ip6tables-restore", "--noflush")
+}
+
+// addBridge creates bridge br in ns, up, and enslaves the given ports.
+func addBridge(t testing.TB, ns *Netns, br string, ports ...string) {
+	t.Helper()
+	ns.Run(t, "ip", "link", "add", br, "type", "bridge")
+	for _, p := range ports {
+		ns.Run(t, "ip", "link", "set", p, "master", br)
+	}
+	ns.Run(t, "ip", "link", "set", br, "up")
+}
+
 // queuesBound reports whether every queue in nums has a listener in ns,
 // according to the kernel's per-namespace nfnetlink_queue table.
 func queuesBound(ns *Netns, nums ...int) bool {

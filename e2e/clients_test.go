@@ -69,6 +69,16 @@ func writeHookScript(t testing.TB, dir, event string, vars [][2]string, out stri
 	return script
 }
 
+// newLeaseVars maps the lease fields to the "new_*" variables that dhclient
+// and dhcpcd both give their hook scripts.
+func newLeaseVars() [][2]string {
+	return [][2]string{
+		{"ip", "$new_ip_address"}, {"mask", "$new_subnet_mask"}, {"routers", "$new_routers"},
+		{"dns", "$new_domain_name_servers"}, {"domain", "$new_domain_name"},
+		{"hostname", "$new_host_name"}, {"mtu", "$new_interface_mtu"}, {"lease", "$new_dhcp_lease_time"},
+	}
+}
+
 // runUdhcpc runs busybox udhcpc once on the VM's interface: three discovers
 // one second apart, then it gives up. Extra arguments (such as -r IP) are
 // passed on.
@@ -99,11 +109,7 @@ func runDhclient(t testing.TB, l *Link) (clientLease, error) {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "lease")
-	script := writeHookScript(t, dir, `"$reason" = BOUND`, [][2]string{
-		{"ip", "$new_ip_address"}, {"mask", "$new_subnet_mask"}, {"routers", "$new_routers"},
-		{"dns", "$new_domain_name_servers"}, {"domain", "$new_domain_name"},
-		{"hostname", "$new_host_name"}, {"mtu", "$new_interface_mtu"}, {"lease", "$new_dhcp_lease_time"},
-	}, out)
+	script := writeHookScript(t, dir, `"$reason" = BOUND`, newLeaseVars(), out)
 	conf := filepath.Join(dir, "dhclient.conf")
 	if err := os.WriteFile(conf, []byte(`timeout 5;
 retry 1;
@@ -149,11 +155,7 @@ func runDhcpcd(t testing.TB, l *Link) (clientLease, error) {
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "lease")
-	script := writeHookScript(t, dir, `"$reason" = BOUND`, [][2]string{
-		{"ip", "$new_ip_address"}, {"mask", "$new_subnet_mask"}, {"routers", "$new_routers"},
-		{"dns", "$new_domain_name_servers"}, {"domain", "$new_domain_name"},
-		{"hostname", "$new_host_name"}, {"mtu", "$new_interface_mtu"}, {"lease", "$new_dhcp_lease_time"},
-	}, out)
+	script := writeHookScript(t, dir, `"$reason" = BOUND`, newLeaseVars(), out)
 	defer os.Remove(filepath.Join("/var/lib/dhcpcd", l.VMIf+".lease"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -31,10 +31,12 @@ E2E_TIMEOUT ?= 15m
 # Per test binary: a hung test fails well before CI's limit.
 UNIT_TIMEOUT ?= 5m
 
-# command:Debian package pairs the tests and the demo run.
+# command:Debian package(s) pairs the tests and the demo run; a comma joins
+# packages installed together (-race needs the C library headers as well as
+# gcc, which --no-install-recommends would leave out).
 TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
-	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc \
+	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
 	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils
 
 .PHONY: all build test deps vet unit race e2e fuzz-smoke fuzz bench demo deb clean
@@ -52,6 +54,7 @@ deps:
 	@missing=""; \
 	for pair in $(TEST_TOOLS); do \
 		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+		missing="$${missing//,/ }"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

@@ -44,9 +44,11 @@
 //
 // # The watched table
 //
-// A Table watches the directory itself (files renamed in count as much as
-// files written in place) and reads a file once it has been quiet for 50 ms,
-// or 500 ms after its first change if it is rewritten without pause.
+// A Table watches the directory itself. A file renamed into place (as the
+// hooks and WriteFile do) is complete and read at once; a file written in
+// place is read once it has been quiet for 15 ms, or 500 ms after its first
+// change if it is rewritten without pause. A change is published by
+// patching a copy of the current snapshot, not by rebuilding it.
 // Temporary and backup names are skipped (see Ignored). A file that turns
 // invalid keeps its last good binding, with a warning; a file invalid from
 // the start is listed as invalid; a removed file removes its binding. A

@@ -2,7 +2,6 @@ package binding
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"io/fs"
 	"os"
@@ -28,15 +27,31 @@ type loop struct {
 	// times of the first and the latest event.
 	dirty map[string]touched
 
-	links       map[int]Link // by index
+	links map[int]Link // by index
+	// linkIndexes lists the indexes of the links of each name: almost
+	// always one, but two links may briefly share a name while events are
+	// replayed.
+	linkIndexes map[string][]int
 	linksSynced bool
 	linkEvents  <-chan LinkEvent
 	linkBackoff time.Duration
 
+	// indevUsers holds, for each INDEV name, the files whose good binding
+	// uses it, so that a change of that link re-evaluates just them.
+	indevUsers map[string]map[string]struct{}
+
 	// active holds the Active of each binding in the published snapshot, so
 	// that an unchanged binding keeps its pointer across rebuilds.
-	active  map[string]*Active
-	changed bool
+	active map[string]*Active
+	// dirtyNames holds the files whose status may have changed since the
+	// last publish; rebuildAll asks for every file to be looked at again.
+	dirtyNames map[string]struct{}
+	rebuildAll bool
+
+	// afterRename is set when the previous directory event was a rename
+	// away: inotify reports the two halves of a rename back to back, so a
+	// Create right after it is a file renamed into place.
+	afterRename bool
 
 	debounce, dirRetry, linkRetry *time.Timer
 }
@@ -56,7 +71,10 @@ func newLoop(t *Table, w *fsnotify.Watcher) *loop {
 		files:       make(map[string]*fileState),
 		dirty:       make(map[string]touched),
 		links:       make(map[int]Link),
+		linkIndexes: make(map[string][]int),
+		indevUsers:  make(map[string]map[string]struct{}),
 		active:      make(map[string]*Active),
+		dirtyNames:  make(map[string]struct{}),
 		linkBackoff: linkRetryMin,
 		debounce:    stoppedTimer(),
 		dirRetry:    stoppedTimer(),
@@ -153,31 +171,62 @@ func (l *loop) rescan() {
 
 // load reads and parses one file and records the outcome.
 func (l *loop) load(name string) {
-	path := filepath.Join(l.t.dir, name)
-	fi, err := os.Stat(path)
+	b, gone, err := l.read(name)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case gone:
 		l.remove(name)
-		return
-	case err == nil && fi.IsDir():
-		// Not a binding; it may have replaced one.
-		l.remove(name)
-		return
-	}
-	data, err := readBindingFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		l.remove(name)
-		return
-	}
-	var b Binding
-	if err == nil {
-		b, err = Parse(name, data)
-	}
-	if err != nil {
+	case err != nil:
 		l.fail(name, err)
+	default:
+		l.set(name, b)
+	}
+}
+
+// loadRenamed reads a file that was renamed into place, without waiting.
+// Should it not parse, the guess that it was renamed may have been wrong
+// (a rename away followed by a file created in place), so it then gets the
+// quiet period of a file written in place before its error is reported.
+func (l *loop) loadRenamed(name string) {
+	delete(l.dirty, name)
+	b, gone, err := l.read(name)
+	switch {
+	case gone:
+		l.remove(name)
+	case err != nil:
+		l.touch(name, time.Now())
+	default:
+		l.set(name, b)
+	}
+}
+
+// removeIfGone forgets a file that was removed or renamed away, unless
+// something already took its place, which is then read like a file written
+// in place.
+func (l *loop) removeIfGone(name string) {
+	if _, err := os.Stat(l.path(name)); errors.Is(err, fs.ErrNotExist) {
+		delete(l.dirty, name)
+		l.remove(name)
 		return
 	}
-	l.set(name, &b)
+	l.touch(name, time.Now())
+}
+
+// read reads and parses the file called name. gone reports that there is no
+// binding file by that name any more: nothing there, or a directory, which
+// may have replaced one.
+func (l *loop) read(name string) (b *Binding, gone bool, err error) {
+	data, isDir, err := readRegularFile(l.path(name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isDir:
+		return nil, true, nil
+	case err != nil:
+		return nil, false, err
+	}
+	parsed, err := Parse(name, data)
+	if err != nil {
+		return nil, false, err
+	}
+	return &parsed, false, nil
 }
 
 // set records a file that parsed.
@@ -197,8 +246,12 @@ func (l *loop) set(name string, b *Binding) {
 		f = &fileState{}
 		l.files[name] = f
 	}
+	if f.good != nil {
+		l.dropIndevUser(f.good.Indev, name)
+	}
+	l.addIndevUser(b.Indev, name)
 	f.good, f.err = b, nil
-	l.changed = true
+	l.markDirty(name)
 }
 
 // fail records a file that does not parse. A previous good binding stays:
@@ -213,7 +266,7 @@ func (l *loop) fail(name string, err error) {
 		return // already reported
 	}
 	f.err = err
-	l.changed = true
+	l.markDirty(name)
 	if f.good != nil {
 		l.t.log.Warn("binding: file invalid, keeping the previous binding",
 			"BINDING_FILE", l.path(name), "error", err)
@@ -229,9 +282,29 @@ func (l *loop) remove(name string) {
 		return
 	}
 	delete(l.files, name)
-	l.changed = true
+	l.markDirty(name)
 	if f.good != nil {
+		l.dropIndevUser(f.good.Indev, name)
 		l.logBinding("binding: removed", f.good)
+	}
+}
+
+func (l *loop) markDirty(name string) { l.dirtyNames[name] = struct{}{} }
+
+func (l *loop) addIndevUser(indev, name string) {
+	users := l.indevUsers[indev]
+	if users == nil {
+		users = make(map[string]struct{}, 1)
+		l.indevUsers[indev] = users
+	}
+	users[name] = struct{}{}
+}
+
+func (l *loop) dropIndevUser(indev, name string) {
+	users := l.indevUsers[indev]
+	delete(users, name)
+	if len(users) == 0 {
+		delete(l.indevUsers, indev)
 	}
 }
 
@@ -246,103 +319,73 @@ func (l *loop) logBinding(msg string, b *Binding) {
 
 func (l *loop) path(name string) string { return filepath.Join(l.t.dir, name) }
 
-// applyLink records a link event.
+// applyLink records a link event and marks the files it concerns: the
+// binding of the TAP of that name and the bindings using it as INDEV. A
+// full list marks every file.
 func (l *loop) applyLink(ev LinkEvent) {
 	if ev.Sync {
 		l.links = make(map[int]Link, len(ev.Links))
+		l.linkIndexes = make(map[string][]int, len(ev.Links))
 		for _, k := range ev.Links {
+			if old, had := l.links[k.Index]; had {
+				l.unindexLink(old)
+			}
 			l.links[k.Index] = k
+			l.linkIndexes[k.Name] = append(l.linkIndexes[k.Name], k.Index)
 		}
 		l.linksSynced = true
-		l.changed = true
+		l.rebuildAll = true
 		return
 	}
 	old, had := l.links[ev.Link.Index]
 	if ev.Deleted {
 		if had {
 			delete(l.links, ev.Link.Index)
-			l.changed = true
+			l.unindexLink(old)
+			l.linkChanged(old.Name)
 		}
 		return
 	}
 	if had && sameLink(old, ev.Link) {
 		return
 	}
+	if had {
+		l.unindexLink(old)
+		l.linkChanged(old.Name)
+	}
 	l.links[ev.Link.Index] = ev.Link
-	l.changed = true
+	l.linkIndexes[ev.Link.Name] = append(l.linkIndexes[ev.Link.Name], ev.Link.Index)
+	l.linkChanged(ev.Link.Name)
 }
 
-// publish rebuilds the status list and, when the set of active bindings
-// changed, the snapshot. It is the only place that allocates for lookups.
-func (l *loop) publish() {
-	if l.scanned && l.linksSynced {
-		defer l.t.markReady()
-	}
-	if !l.changed {
+func (l *loop) unindexLink(k Link) {
+	idx := slices.DeleteFunc(l.linkIndexes[k.Name], func(i int) bool { return i == k.Index })
+	if len(idx) == 0 {
+		delete(l.linkIndexes, k.Name)
 		return
 	}
-	l.changed = false
+	l.linkIndexes[k.Name] = idx
+}
 
-	byName := make(map[string]Link, len(l.links))
-	for _, k := range l.links {
-		// Two links may briefly share a name while events are replayed; the
-		// newer index wins, and the next event settles it.
-		if prev, ok := byName[k.Name]; !ok || k.Index > prev.Index {
-			byName[k.Name] = k
-		}
+// linkChanged marks the files that a change of the link called name
+// concerns.
+func (l *loop) linkChanged(name string) {
+	if _, ok := l.files[name]; ok {
+		l.markDirty(name)
 	}
+	for user := range l.indevUsers[name] {
+		l.markDirty(user)
+	}
+}
 
-	status := make([]Status, 0, len(l.files))
-	active := make(map[string]*Active, len(l.active))
-	snapshotChanged := false
-	for name, f := range l.files {
-		st := Status{Name: name, File: l.path(name), Binding: f.good}
-		if f.good == nil {
-			st.State, st.Reason = StateInvalid, f.err.Error()
-			status = append(status, st)
-			continue
-		}
-		tap, tapOK := byName[name]
-		indev, indevOK := byName[f.good.Indev]
-		switch {
-		case !tapOK:
-			st.State, st.Reason = StatePending, "TAP "+name+" does not exist"
-		case !indevOK:
-			st.State, st.Reason = StatePending, "INDEV "+f.good.Indev+" does not exist"
-		default:
-			st.State, st.TapIndex = StateActive, tap.Index
-			prev := l.active[name]
-			a := prev
-			if a == nil || !sameActive(a, f.good, tap.Index, indev.MAC) {
-				a = &Active{Binding: *f.good, TapIndex: tap.Index, IndevMAC: slices.Clone(indev.MAC)}
-				snapshotChanged = true
-				if prev == nil || prev.TapIndex != a.TapIndex {
-					l.logActive(a)
-				}
-			}
-			active[name] = a
-		}
-		if f.err != nil {
-			st.Reason = joinReasons(keptPrefix+f.err.Error(), st.Reason)
-		}
-		if st.State == StatePending && l.active[name] != nil {
-			l.t.log.Info("binding: pending", "TAP", name, "reason", st.Reason)
-		}
-		status = append(status, st)
+// linkNamed returns the link called name. Of two links sharing a name the
+// newer index wins, and the next event settles it.
+func (l *loop) linkNamed(name string) (Link, bool) {
+	idx := l.linkIndexes[name]
+	if len(idx) == 0 {
+		return Link{}, false
 	}
-	if len(active) != len(l.active) {
-		snapshotChanged = true
-	}
-	slices.SortFunc(status, func(a, b Status) int { return cmp.Compare(a.Name, b.Name) })
-	l.t.status.Store(&status)
-	l.active = active
-	if snapshotChanged {
-		list := make([]*Active, 0, len(active))
-		for _, a := range active {
-			list = append(list, a)
-		}
-		l.t.publish(NewSnapshot(list))
-	}
+	return l.links[slices.Max(idx)], true
 }
 
 // logActive reports a binding that became active, or whose TAP was

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -85,23 +86,45 @@ func ParseFile(path string) (Binding, error) {
 // in memory. It opens with O_NONBLOCK so that a FIFO dropped into the
 // directory cannot block the caller before the type check refuses it.
 func readBindingFile(path string) ([]byte, error) {
+	data, _, err := readRegularFile(path)
+	return data, err
+}
+
+// readRegularFile is readBindingFile that also tells a directory, which the
+// Table treats as a binding that is gone, from other refused entries. It
+// reads into one buffer of the file's size, so that a binding file costs
+// one allocation for its content.
+func readRegularFile(path string) (data []byte, isDir bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("binding: %w", err)
+		return nil, false, fmt.Errorf("binding: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("binding: %w", err)
+		return nil, false, fmt.Errorf("binding: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("binding: %s: %w: %w", filepath.Base(path), errNotRegular, ErrInvalid)
+		return nil, fi.IsDir(), fmt.Errorf("binding: %s: %w: %w", filepath.Base(path), errNotRegular, ErrInvalid)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("binding: %w", err)
+	// One byte more than the size, and more than the limit at most, so that
+	// a file that grew since the stat or is oversized is still noticed.
+	data = make([]byte, 0, min(fi.Size(), MaxFileSize)+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		switch {
+		case err == io.EOF || n == 0 && err == nil:
+			return data, false, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("binding: %w", err)
+		case len(data) == cap(data):
+			if len(data) > MaxFileSize {
+				return data, false, nil
+			}
+			data = slices.Grow(data, min(len(data), MaxFileSize+1-len(data)))
+		}
 	}
-	return data, nil
 }
 
 // A located value is a value together with the line it came from, so that

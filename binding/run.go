@@ -98,7 +98,14 @@ func (l *loop) watchDir() bool {
 }
 
 // fileEvent notes a change of a directory entry, or of the directory itself.
+//
+// A file renamed into place is complete, the rename being atomic: it is read
+// at once. A file created or written in place may be caught between two
+// write calls of its writer, so it is read after a quiet period. A file
+// removed or renamed away is forgotten at once if it is really gone.
 func (l *loop) fileEvent(ev fsnotify.Event) {
+	renamedIn := l.afterRename && ev.Has(fsnotify.Create)
+	l.afterRename = ev.Has(fsnotify.Rename) && ev.Name != l.t.dir
 	if ev.Name == l.t.dir {
 		if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 			// The watch followed the inode; the daemon watches the path,
@@ -118,7 +125,14 @@ func (l *loop) fileEvent(ev fsnotify.Event) {
 	if Ignored(name) {
 		return
 	}
-	l.touch(name, time.Now())
+	switch {
+	case renamedIn:
+		l.loadRenamed(name)
+	case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
+		l.removeIfGone(name)
+	default:
+		l.touch(name, time.Now())
+	}
 }
 
 // watchError handles an error of the directory watcher. An overflow means

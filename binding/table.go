@@ -22,9 +22,10 @@ type Table struct {
 	log   *slog.Logger
 	links LinkSource
 
-	// quiet is how long a file must stay untouched before it is parsed, so
-	// that a hook writing in place is not caught mid-write; maxDelay bounds
-	// the wait for a file that is rewritten without pause.
+	// quiet is how long a file written in place must stay untouched before
+	// it is parsed, so that a writer is not caught mid-write; maxDelay
+	// bounds the wait for a file that is rewritten without pause. A file
+	// renamed into place is read at once.
 	quiet, maxDelay time.Duration
 	// dirRetry is the pause between attempts to watch a missing directory.
 	dirRetry time.Duration
@@ -33,7 +34,7 @@ type Table struct {
 	onWatcher func(*fsnotify.Watcher)
 
 	snap   atomic.Pointer[Snapshot]
-	status atomic.Pointer[[]Status]
+	status atomic.Pointer[[]*Status] // sorted by name; entries are never modified
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -43,10 +44,15 @@ type Table struct {
 	subs  map[chan struct{}]struct{}
 }
 
-// Defaults of the Table's timing. 50 ms of quiet is far longer than a hook
-// needs to write a dozen lines and far shorter than a VM's DHCP retry.
+// Defaults of the Table's timing. The quiet period applies only to files
+// written in place (the hooks write a temporary file and rename it, which
+// needs no wait): a writer of a dozen lines issues its few write calls
+// within microseconds of each other, so 15 ms of quiet still leaves a wide
+// margin for a descheduled writer on a busy host, while keeping the delay
+// from a file written to its first answer well under the 50 ms goal
+// (issue 6), and far shorter than a VM's DHCP retry.
 const (
-	defaultQuiet    = 50 * time.Millisecond
+	defaultQuiet    = 15 * time.Millisecond
 	defaultMaxDelay = 500 * time.Millisecond
 	defaultDirRetry = 200 * time.Millisecond
 )
@@ -96,7 +102,7 @@ func NewTable(dir string, log *slog.Logger, opts ...Option) *Table {
 		subs:     make(map[chan struct{}]struct{}),
 	}
 	t.snap.Store(NewSnapshot(nil))
-	t.status.Store(&[]Status{})
+	t.status.Store(&[]*Status{})
 	return t
 }
 
@@ -112,7 +118,15 @@ func (t *Table) Snapshot() *Snapshot { return t.snap.Load() }
 // Status returns the state of every binding file, sorted by name. The
 // Bindings it points to are shared and must not be modified.
 func (t *Table) Status() []Status {
-	return append([]Status(nil), *t.status.Load()...)
+	published := *t.status.Load()
+	if len(published) == 0 {
+		return nil
+	}
+	out := make([]Status, len(published))
+	for i, st := range published {
+		out[i] = *st
+	}
+	return out
 }
 
 // Rescan asks Run to read the whole directory again, as after SIGHUP. It

@@ -124,7 +124,11 @@ type NAParams struct {
 // answered: strict clients (ndisc6) match the source against the target.
 // It always sets the override flag: the host is the only owner of the
 // addresses it answers for, so the VM must replace any stale entry.
-func BuildNA(p NAParams) ([]byte, error) {
+func BuildNA(p NAParams) ([]byte, error) { return AppendNA(nil, p) }
+
+// buildNALibrary builds the frame BuildNA returns with mdlayher/ndp and
+// gopacket: the reference the hand-written AppendNA is proven against.
+func buildNALibrary(p NAParams) ([]byte, error) {
 	if len(p.RouterMAC) != 6 {
 		return nil, fmt.Errorf("packets: neighbor advertisement from MAC %q, want 48 bits: %w", p.RouterMAC, errInvalidParams)
 	}

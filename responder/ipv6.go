@@ -64,18 +64,22 @@ func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
 // address is never answered, so its Duplicate Address Detection succeeds;
 // DAD probes for the host's addresses are answered, telling the VM they
 // are taken.
-func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options) Outcome {
+func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options, sc *scratch) Outcome {
 	if !o.IPv6 || !a.HasIPv6() {
 		return OutcomeIgnored
 	}
 	ns, err := packets.DecodeNS(p.Payload)
 	if err != nil {
-		r.log.Debug("refusing neighbor solicitation", "TAP", a.Name, "error", err)
+		if r.debug() {
+			r.log.Debug("refusing neighbor solicitation", "TAP", a.Name, "error", err)
+		}
 		return OutcomeMalformed
 	}
 	r.Stats.countRequest(KindNS, icmpNeighborSolicitation)
 	if r.v6Spoofed(p, a, ns.SourceLL) {
-		r.log.Debug("dropping spoofed neighbor solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TARGET", ns.Target.String())
+		if r.debug() {
+			r.log.Debug("dropping spoofed neighbor solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TARGET", ns.Target.String())
+		}
 		return OutcomeSpoofed
 	}
 	if !v6HostOwns(a, ns.Target) {
@@ -86,11 +90,12 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options) Outcome {
 		params.Dst = ns.Src
 		params.DstMAC = v6ClientMAC(p, ns.SourceLL, a)
 	}
-	frame, err := packets.BuildNA(params)
+	frame, err := packets.AppendNA(sc.frame[:0], params)
 	if err != nil {
 		r.log.Error("building neighbor advertisement failed", "TAP", a.Name, "TARGET", ns.Target.String(), "error", err)
 		return OutcomeError
 	}
+	sc.keep(frame)
 	return r.v6Send(a, frame, "neighbor advertisement", KindNS, icmpNeighborAdvertisement)
 }
 
@@ -226,7 +231,9 @@ func (r *Responder) v6Send(a *binding.Active, frame []byte, what string, kind Ki
 		return OutcomeError
 	}
 	r.Stats.countReply(kind, replyType)
-	r.log.Debug("sent reply", "TAP", a.Name, "REPLY", what)
+	if r.debug() {
+		r.log.Debug("sent reply", "TAP", a.Name, "REPLY", what)
+	}
 	return OutcomeAnswered
 }
 

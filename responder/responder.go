@@ -179,6 +179,7 @@ func (r *Responder) Handler(kind Kind) func(*Packet) Verdict {
 
 // decider returns the untimed body of Handler.
 func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
+	buf := &scratch{}
 	return func(p *Packet) (v Verdict) {
 		snap := r.bindings.Snapshot()
 		a, ok := snap.ByIndex(p.TapIndex())
@@ -201,6 +202,8 @@ func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
 				v = Drop
 			}
 		}()
+		sc := buf.acquire()
+		defer sc.release()
 		var out Outcome
 		switch kind {
 		case KindDHCPv4:
@@ -208,7 +211,7 @@ func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
 		case KindRS:
 			out = r.handleRS(p, a, o)
 		case KindNS:
-			out = r.handleNS(p, a, o)
+			out = r.handleNS(p, a, o, sc)
 		case KindDHCPv6:
 			out = r.handleDHCPv6(p, a, o)
 		}

@@ -1,0 +1,58 @@
+package responder_test
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/responder"
+)
+
+// allocsSender stands in for the AF_PACKET socket without keeping or
+// copying anything, so that only the responder's own allocations count.
+type allocsSender struct{ frames int }
+
+func (s *allocsSender) Send(int, []byte) error {
+	s.frames++
+	return nil
+}
+
+// TestHandlerAllocations holds the answered paths that run for every VM
+// at boot to zero allocations per packet once the handler is warm (issue
+// 6), debug logging off.
+func TestHandlerAllocations(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		kind    responder.Kind
+		active  *binding.Active
+		opts    responder.Options
+		hwAddr  net.HardwareAddr
+		payload func(t *testing.T) []byte
+	}{
+		{
+			name: "NS", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,
+			payload: func(t *testing.T) []byte { return v6Fixture(t, "ndisc6-ns.bin") },
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sender := &allocsSender{}
+			log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			r := responder.New(v6Bindings{binding.NewSnapshot([]*binding.Active{tt.active})}, sender, tt.opts, log)
+			handle := r.Handler(tt.kind)
+			payload := tt.payload(t)
+			p := responder.Packet{InIndex: tt.active.TapIndex, HwAddr: tt.hwAddr}
+			allocs := testing.AllocsPerRun(100, func() {
+				p.Payload = payload
+				handle(&p)
+			})
+			if got := r.Stats.Get(tt.kind, responder.OutcomeAnswered); got == 0 || got != uint64(sender.frames) {
+				t.Fatalf("%d packets answered, %d frames sent: the path measured is not the answered one", got, sender.frames)
+			}
+			if allocs != 0 {
+				t.Errorf("Handler(%s) allocates %.1f times per packet, want 0", tt.kind, allocs)
+			}
+		})
+	}
+}

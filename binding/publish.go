@@ -1,7 +1,6 @@
 package binding
 
 import (
-	"maps"
 	"slices"
 	"strings"
 )
@@ -17,9 +16,9 @@ const rebuildFraction = 8
 // last call. Everything touched in one iteration of Run's loop (a burst of
 // link events, a rescan) is published once.
 //
-// A single change costs a copy of the snapshot's index and slices and a
-// binary search, not a rebuild of every entry: on a table of 10,000 bindings
-// that is the difference between tens of microseconds and tens of
+// A single change costs a copy of the sorted list of the snapshot, of one
+// page of its index and a binary search, not a rebuild of every entry: on a
+// table of 10,000 bindings tens of microseconds instead of tens of
 // milliseconds (BenchmarkTableApplyOneChange).
 func (l *loop) publish() {
 	if l.scanned && l.linksSynced {
@@ -34,18 +33,25 @@ func (l *loop) publish() {
 		l.publishDirty()
 	}
 	l.rebuildAll = false
-	clear(l.dirtyNames)
+	if len(l.dirtyNames) > 64 {
+		// A map keeps its size after clear, and ranging over it costs as
+		// much as over a full one: after a rescan of 10,000 files every
+		// later single change would pay for all of them.
+		l.dirtyNames = make(map[string]struct{})
+	} else {
+		clear(l.dirtyNames)
+	}
 }
 
 // publishAll evaluates every file and builds the status list and, if any
 // binding changed, the snapshot from scratch.
 func (l *loop) publishAll() {
-	status := make([]*Status, 0, len(l.files))
+	status := make(map[string]*Status, len(l.files))
 	active := make(map[string]*Active, len(l.files))
 	snapshotChanged := false
 	for name := range l.files {
 		st, a := l.evaluate(name)
-		status = append(status, st)
+		status[name] = st
 		if a != nil {
 			active[name] = a
 			if l.active[name] != a {
@@ -56,37 +62,37 @@ func (l *loop) publishAll() {
 	if len(active) != len(l.active) {
 		snapshotChanged = true
 	}
-	slices.SortFunc(status, func(a, b *Status) int { return strings.Compare(a.Name, b.Name) })
-	l.t.status.Store(&status)
+	l.t.statusMu.Lock()
+	l.t.status = status
+	l.t.statusMu.Unlock()
 	l.active = active
 	if !snapshotChanged {
 		return
 	}
-	s := &Snapshot{byIndex: make(map[int]*Active, len(active)), all: make([]*Active, 0, len(active))}
+	b := newSnapshotBuilder(nil)
+	b.s.all = make([]*Active, 0, len(active))
 	for _, a := range active {
-		s.byIndex[a.TapIndex] = a
-		s.all = append(s.all, a)
+		b.setIndex(a.TapIndex, a)
+		b.s.all = append(b.s.all, a)
 	}
-	sortByName(s.all)
+	sortByName(b.s.all)
+	s := b.s
 	l.t.publish(s)
 }
 
-// publishDirty evaluates the dirty names only and publishes copies of the
-// current status list and snapshot patched with their changes. The
-// published ones are never modified: readers may hold them.
+// publishDirty evaluates the dirty names only, updates their status entries
+// and publishes a copy of the current snapshot patched with their changes.
+// The published snapshot is never modified: readers may hold it.
 func (l *loop) publishDirty() {
-	status := slices.Clone(*l.t.status.Load())
-	var next *Snapshot // copied on the first change of an active binding
+	l.t.statusMu.Lock()
+	defer l.t.statusMu.Unlock()
+	var next *snapshotBuilder // started on the first change of an active binding
 	for name := range l.dirtyNames {
 		st, a := l.evaluate(name)
-		i, found := slices.BinarySearchFunc(status, name, statusByName)
-		switch {
-		case st == nil && found:
-			status = slices.Delete(status, i, i+1)
-		case st != nil && found:
-			status[i] = st
-		case st != nil:
-			status = slices.Insert(status, i, st)
+		if st == nil {
+			delete(l.t.status, name)
+		} else {
+			l.t.status[name] = st
 		}
 
 		prev := l.active[name]
@@ -94,34 +100,33 @@ func (l *loop) publishDirty() {
 			continue
 		}
 		if next == nil {
-			cur := l.t.snap.Load()
-			next = &Snapshot{byIndex: maps.Clone(cur.byIndex), all: slices.Clone(cur.all)}
+			next = newSnapshotBuilder(l.t.snap.Load())
 		}
 		if prev != nil {
 			// Another binding may have taken the index over earlier in this
 			// batch (two TAPs swapping indexes); it stays.
-			if next.byIndex[prev.TapIndex] == prev {
-				delete(next.byIndex, prev.TapIndex)
+			if next.s.lookup(prev.TapIndex) == prev {
+				next.setIndex(prev.TapIndex, nil)
 			}
 			delete(l.active, name)
 		}
-		j, inAll := slices.BinarySearchFunc(next.all, name, activeByName)
+		all := next.s.all
+		j, inAll := slices.BinarySearchFunc(all, name, activeByName)
 		switch {
 		case a == nil && inAll:
-			next.all = slices.Delete(next.all, j, j+1)
+			next.s.all = slices.Delete(all, j, j+1)
 		case a != nil && inAll:
-			next.all[j] = a
+			all[j] = a
 		case a != nil:
-			next.all = slices.Insert(next.all, j, a)
+			next.s.all = slices.Insert(all, j, a)
 		}
 		if a != nil {
-			next.byIndex[a.TapIndex] = a
+			next.setIndex(a.TapIndex, a)
 			l.active[name] = a
 		}
 	}
-	l.t.status.Store(&status)
 	if next != nil {
-		l.t.publish(next)
+		l.t.publish(next.s)
 	}
 }
 

@@ -3,6 +3,8 @@ package binding
 import (
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +35,13 @@ type Table struct {
 	// inject watcher errors.
 	onWatcher func(*fsnotify.Watcher)
 
-	snap   atomic.Pointer[Snapshot]
-	status atomic.Pointer[[]*Status] // sorted by name; entries are never modified
+	snap atomic.Pointer[Snapshot]
+
+	// status holds the Status of every file by name, updated in place by
+	// Run one entry per change and sorted only when Status is called: the
+	// status view is read rarely, the table changes often.
+	statusMu sync.Mutex
+	status   map[string]*Status // entries are replaced, never modified
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -100,9 +107,9 @@ func NewTable(dir string, log *slog.Logger, opts ...Option) *Table {
 		ready:    make(chan struct{}),
 		rescan:   make(chan struct{}, 1),
 		subs:     make(map[chan struct{}]struct{}),
+		status:   make(map[string]*Status),
 	}
 	t.snap.Store(NewSnapshot(nil))
-	t.status.Store(&[]*Status{})
 	return t
 }
 
@@ -118,14 +125,16 @@ func (t *Table) Snapshot() *Snapshot { return t.snap.Load() }
 // Status returns the state of every binding file, sorted by name. The
 // Bindings it points to are shared and must not be modified.
 func (t *Table) Status() []Status {
-	published := *t.status.Load()
-	if len(published) == 0 {
+	t.statusMu.Lock()
+	out := make([]Status, 0, len(t.status))
+	for _, st := range t.status {
+		out = append(out, *st)
+	}
+	t.statusMu.Unlock()
+	if len(out) == 0 {
 		return nil
 	}
-	out := make([]Status, len(published))
-	for i, st := range published {
-		out[i] = *st
-	}
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

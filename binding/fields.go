@@ -33,22 +33,64 @@ const (
 // knownKeys lists the understood keys in their fixed order. It is a function
 // rather than a package variable so that nothing can modify it.
 func knownKeys() []string {
-	return []string{
+	keys := knownKeyArray()
+	return keys[:]
+}
+
+// numKeys is the number of understood keys.
+const numKeys = 16
+
+// knownKeyArray is knownKeys as an array, which the parser ranges over
+// without allocating.
+func knownKeyArray() [numKeys]string {
+	return [numKeys]string{
 		keyIndev, keyMAC, keyIP, keyHostname, keySubnet, keyGateway,
 		keySubnet6, keyGateway6, keyEUI64, keyPrivate, keyMACSpoof, keyMTU,
 		keyTags, keyTable, keyUplink, keyUplink6,
 	}
 }
 
-func isKnownKey(key string) bool {
+// keyIndex returns the position of key in knownKeys, or -1 for a key that
+// is not understood.
+func keyIndex(key string) int {
 	switch key {
-	case keyIndev, keyMAC, keyIP, keyHostname, keySubnet, keyGateway,
-		keySubnet6, keyGateway6, keyEUI64, keyPrivate, keyMACSpoof, keyMTU,
-		keyTags, keyTable, keyUplink, keyUplink6:
-		return true
+	case keyIndev:
+		return 0
+	case keyMAC:
+		return 1
+	case keyIP:
+		return 2
+	case keyHostname:
+		return 3
+	case keySubnet:
+		return 4
+	case keyGateway:
+		return 5
+	case keySubnet6:
+		return 6
+	case keyGateway6:
+		return 7
+	case keyEUI64:
+		return 8
+	case keyPrivate:
+		return 9
+	case keyMACSpoof:
+		return 10
+	case keyMTU:
+		return 11
+	case keyTags:
+		return 12
+	case keyTable:
+		return 13
+	case keyUplink:
+		return 14
+	case keyUplink6:
+		return 15
 	}
-	return false
+	return -1
 }
+
+func isKnownKey(key string) bool { return keyIndex(key) >= 0 }
 
 // MTU bounds. IPv6 requires links of at least 1280 bytes (RFC 8200 §5), so a
 // binding with SUBNET6 may not announce less; 576 is the smallest datagram
@@ -71,8 +113,8 @@ const maxTableNameLength = 64
 // problems does not depend on the order of its lines.
 func (f *fileValues) binding() (Binding, error) {
 	b := Binding{Name: f.name, Indev: f.name}
-	for _, key := range knownKeys() {
-		v, ok := f.values[key]
+	for _, key := range knownKeyArray() {
+		v, ok := f.get(key)
 		if !ok {
 			continue
 		}
@@ -81,27 +123,27 @@ func (f *fileValues) binding() (Binding, error) {
 		}
 	}
 
-	if _, ok := f.values[keyMAC]; !ok {
+	if _, ok := f.get(keyMAC); !ok {
 		return Binding{}, fmt.Errorf("binding: %s: %s: %w (required key missing)", f.name, keyMAC, ErrInvalid)
 	}
 	if b.IP.IsValid() && b.Subnet.IsValid() && !b.Subnet.Contains(b.IP) {
-		return Binding{}, f.invalid(keyIP, f.values[keyIP], "outside SUBNET "+b.Subnet.String())
+		return Binding{}, f.invalid(keyIP, f.must(keyIP), "outside SUBNET "+b.Subnet.String())
 	}
 	if b.Subnet6.IsValid() {
-		if v, given := f.values[keyEUI64]; given {
+		if v, given := f.get(keyEUI64); given {
 			if !b.Subnet6.Contains(b.EUI64) {
 				return Binding{}, f.invalid(keyEUI64, v, "outside SUBNET6 "+b.Subnet6.String())
 			}
 		} else {
 			eui, err := EUI64(b.MAC, b.Subnet6)
 			if err != nil {
-				return Binding{}, f.invalid(keySubnet6, f.values[keySubnet6],
+				return Binding{}, f.invalid(keySubnet6, f.must(keySubnet6),
 					"longer than /64, so EUI64 cannot be derived from MAC and must be given")
 			}
 			b.EUI64 = eui
 		}
 	}
-	if v, given := f.values[keyMTU]; given {
+	if v, given := f.get(keyMTU); given {
 		low := minMTU4
 		if b.Subnet6.IsValid() {
 			low = minMTU6

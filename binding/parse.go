@@ -54,16 +54,20 @@ func Parse(name string, data []byte) (Binding, error) {
 		return Binding{}, fmt.Errorf("binding: %s:%d: NUL byte: %w", name, line, ErrInvalid)
 	}
 
-	f := fileValues{name: name, values: make(map[string]located, len(knownKeys()))}
-	for lineNo := 1; len(data) > 0; lineNo++ {
-		var line []byte
-		line, data, _ = bytes.Cut(data, []byte{'\n'})
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+	// One conversion of the whole file; lines, keys and values are then
+	// substrings of it, and a value needs a copy of its own only when
+	// quoting has to be undone.
+	text := string(data)
+	f := fileValues{name: name}
+	for lineNo := 1; len(text) > 0; lineNo++ {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		line = strings.TrimSuffix(line, "\r")
 		if len(line) > MaxLineLength {
 			return Binding{}, fmt.Errorf("binding: %s:%d: line of %d bytes is longer than %d bytes: %w",
 				name, lineNo, len(line), MaxLineLength, ErrInvalid)
 		}
-		if err := f.addLine(lineNo, string(line)); err != nil {
+		if err := f.addLine(lineNo, line); err != nil {
 			return Binding{}, err
 		}
 	}
@@ -138,24 +142,34 @@ type located struct {
 // checked for syntax and then dropped.
 type fileValues struct {
 	name   string
-	values map[string]located
+	values [numKeys]located // by keyIndex; line 0 means unset
 }
+
+// get returns the value of the understood key, if the file set it.
+func (f *fileValues) get(key string) (located, bool) {
+	v := f.values[keyIndex(key)]
+	return v, v.line != 0
+}
+
+// must returns the value of a key known to be set.
+func (f *fileValues) must(key string) located { return f.values[keyIndex(key)] }
 
 func (f *fileValues) addLine(lineNo int, line string) error {
 	key, value, ok, err := splitAssignment(line)
 	if err != nil {
 		return fmt.Errorf("binding: %s:%d: %w", f.name, lineNo, err)
 	}
-	if !ok || !isKnownKey(key) {
+	i := keyIndex(key)
+	if !ok || i < 0 {
 		return nil
 	}
 	if value == "" {
 		// Empty means unset, and the last assignment wins, so an empty
 		// value also cancels an earlier one.
-		delete(f.values, key)
+		f.values[i] = located{}
 		return nil
 	}
-	f.values[key] = located{value: value, line: lineNo}
+	f.values[i] = located{value: value, line: lineNo}
 	return nil
 }
 
@@ -192,6 +206,14 @@ func splitAssignment(line string) (key, value string, ok bool, err error) {
 // whitespace is skipped. An unquoted '#' after whitespace starts a comment.
 // Nothing is expanded: '$' is an ordinary character.
 func unquote(raw string) (string, error) {
+	if v, ok := unquoteSimple(raw); ok {
+		return v, nil
+	}
+	return unquoteFull(raw)
+}
+
+// unquoteFull is unquote for any value, copying it.
+func unquoteFull(raw string) (string, error) {
 	var b strings.Builder
 	started := false
 	for i := 0; i < len(raw); {
@@ -237,6 +259,54 @@ func unquote(raw string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// unquoteSimple handles, without copying, the values almost every file
+// holds: plain text, or one single-quoted segment, each optionally followed
+// by blanks and a comment. It returns ok false for anything else, which
+// unquote then interprets in full.
+func unquoteSimple(raw string) (string, bool) {
+	rest := strings.TrimLeft(raw, " \t")
+	if len(rest) < len(raw) && strings.HasPrefix(rest, "#") {
+		return "", true // only a comment after the '='
+	}
+	var value string
+	if strings.HasPrefix(rest, "'") {
+		end := strings.IndexByte(rest[1:], '\'')
+		if end < 0 {
+			return "", false
+		}
+		value, rest = rest[1:1+end], rest[2+end:]
+		if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+			return "", false // another segment follows
+		}
+	} else {
+		end := strings.IndexAny(rest, "'\"\\")
+		if end >= 0 {
+			return "", false
+		}
+		value, rest = rest, ""
+		// A blank run followed by '#' or the end closes the value.
+		for i := 0; i < len(value); i++ {
+			if value[i] != ' ' && value[i] != '\t' {
+				continue
+			}
+			j := i
+			for j < len(value) && (value[j] == ' ' || value[j] == '\t') {
+				j++
+			}
+			if j == len(value) || value[j] == '#' {
+				return value[:i], true
+			}
+			i = j
+		}
+		return value, true
+	}
+	after := strings.TrimLeft(rest, " \t")
+	if after != "" && after[0] != '#' {
+		return "", false
+	}
+	return value, true
 }
 
 // unquoteDouble copies the inside of a double-quoted segment, s being what

@@ -2,8 +2,10 @@ package binding
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -291,7 +293,13 @@ func (l *loop) remove(name string) {
 
 func (l *loop) markDirty(name string) { l.dirtyNames[name] = struct{}{} }
 
+// addIndevUser notes that the binding of the file called name uses the link
+// indev as INDEV. A routed binding's INDEV is its own TAP, which
+// linkChanged finds without this index.
 func (l *loop) addIndevUser(indev, name string) {
+	if indev == name {
+		return
+	}
 	users := l.indevUsers[indev]
 	if users == nil {
 		users = make(map[string]struct{}, 1)
@@ -301,6 +309,9 @@ func (l *loop) addIndevUser(indev, name string) {
 }
 
 func (l *loop) dropIndevUser(indev, name string) {
+	if indev == name {
+		return
+	}
 	users := l.indevUsers[indev]
 	delete(users, name)
 	if len(users) == 0 {
@@ -309,12 +320,15 @@ func (l *loop) dropIndevUser(indev, name string) {
 }
 
 func (l *loop) logBinding(msg string, b *Binding) {
-	l.t.log.Info(msg,
-		"TAP", b.Name,
-		"MAC", b.MAC.String(),
-		"IP", addrString(b.IP),
-		"IP6", addrString(b.EUI64),
-		"BINDING_FILE", l.path(b.Name))
+	if !l.t.log.Enabled(context.Background(), slog.LevelInfo) {
+		return // the initial load would format 10,000 lines for nobody
+	}
+	l.t.log.LogAttrs(context.Background(), slog.LevelInfo, msg,
+		slog.String("TAP", b.Name),
+		slog.String("MAC", b.MAC.String()),
+		slog.String("IP", addrString(b.IP)),
+		slog.String("IP6", addrString(b.EUI64)),
+		slog.String("BINDING_FILE", l.path(b.Name)))
 }
 
 func (l *loop) path(name string) string { return filepath.Join(l.t.dir, name) }
@@ -391,8 +405,12 @@ func (l *loop) linkNamed(name string) (Link, bool) {
 // logActive reports a binding that became active, or whose TAP was
 // recreated with a new index.
 func (l *loop) logActive(a *Active) {
-	l.t.log.Info("binding: active", "TAP", a.Name, "IFINDEX", a.TapIndex,
-		"INDEV", a.Indev, "INDEV_MAC", a.IndevMAC.String())
+	if !l.t.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	l.t.log.LogAttrs(context.Background(), slog.LevelInfo, "binding: active",
+		slog.String("TAP", a.Name), slog.Int("IFINDEX", a.TapIndex),
+		slog.String("INDEV", a.Indev), slog.String("INDEV_MAC", a.IndevMAC.String()))
 }
 
 // sameActive reports whether a still describes binding b on the TAP with

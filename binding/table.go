@@ -129,6 +129,7 @@ func (t *Table) Status() []Status {
 	out := make([]Status, 0, len(t.status))
 	for _, st := range t.status {
 		out = append(out, *st)
+		out[len(out)-1].File = filepath.Join(t.dir, st.Name)
 	}
 	t.statusMu.Unlock()
 	if len(out) == 0 {

@@ -86,8 +86,20 @@ func BuildDHCPv4Reply(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4Lease
 }
 
 // AppendDHCPv4Reply is BuildDHCPv4Reply appending the frame to dst, so that
-// a caller can reuse one buffer for every reply.
+// a caller can reuse one buffer for every reply. It is written by
+// DHCPv4Request.AppendReply; the hot path parses with ParseDHCPv4 and calls
+// that directly, without the library's message.
 func AppendDHCPv4Reply(dst []byte, req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4Lease) ([]byte, error) {
+	if req == nil {
+		return dst, fmt.Errorf("packets: DHCPv4 reply needs a request and a lease: %w", errInvalidParams)
+	}
+	return dhcpv4RequestFromMessage(req).AppendReply(dst, typ, l)
+}
+
+// appendDHCPv4ReplyLibrary builds the frame AppendDHCPv4Reply appends with
+// insomniacslk/dhcp's message builder: the reference the hand-written
+// DHCPv4Request.AppendReply is proven against.
+func appendDHCPv4ReplyLibrary(dst []byte, req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4Lease) ([]byte, error) {
 	if req == nil || l == nil {
 		return dst, fmt.Errorf("packets: DHCPv4 reply needs a request and a lease: %w", errInvalidParams)
 	}

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 
+	"github.com/insomniacslk/dhcp/dhcpv4"
+
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
@@ -21,7 +23,7 @@ func (s *allocsSender) Send(int, []byte) error {
 
 // TestHandlerAllocations holds the answered paths that run for every VM
 // at boot to zero allocations per packet once the handler is warm (issue
-// 6), debug logging off.
+// 6), debug logging off: DISCOVER, REQUEST and Neighbor Solicitation.
 func TestHandlerAllocations(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -31,6 +33,19 @@ func TestHandlerAllocations(t *testing.T) {
 		hwAddr  net.HardwareAddr
 		payload func(t *testing.T) []byte
 	}{
+		{
+			name: "DISCOVER", kind: responder.KindDHCPv4, active: dhcpv4Binding(), opts: dhcpv4Options(), hwAddr: dhcpv4VMMAC,
+			payload: func(t *testing.T) []byte { return dhcpv4Request(t, dhcpv4.MessageTypeDiscover) },
+		},
+		{
+			name: "REQUEST", kind: responder.KindDHCPv4, active: dhcpv4Binding(), opts: dhcpv4Options(), hwAddr: dhcpv4VMMAC,
+			payload: func(t *testing.T) []byte {
+				return dhcpv4Request(t, dhcpv4.MessageTypeRequest,
+					dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(192, 0, 2, 10))),
+					dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer,
+						dhcpv4.OptionHostName, dhcpv4.OptionInterfaceMTU, dhcpv4.OptionBroadcastAddress))
+			},
+		},
 		{
 			name: "NS", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,
 			payload: func(t *testing.T) []byte { return v6Fixture(t, "ndisc6-ns.bin") },

@@ -20,14 +20,15 @@ const dhcpv4DefaultLeaseTime = 604800 * time.Second
 // handleDHCPv4 answers one DHCPv4 request from a bound TAP: DISCOVER gets an
 // OFFER, REQUEST an ACK for the binding's address or else a NAK, INFORM an
 // ACK without address; RELEASE and DECLINE are only logged.
-func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outcome {
-	req, err := packets.DecodeDHCPv4(p.Payload)
-	if err != nil {
-		r.log.Debug("dropping undecodable DHCPv4 packet", "TAP", a.Name, "err", err)
+func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *scratch) Outcome {
+	req := &sc.dhcpv4Request
+	if err := packets.ParseDHCPv4(p.Payload, req); err != nil {
+		if r.debug() {
+			r.log.Debug("dropping undecodable DHCPv4 packet", "TAP", a.Name, "err", err)
+		}
 		return OutcomeMalformed
 	}
-	// MessageType parses the option, and allocates, at every call: once.
-	msgType := req.MessageType()
+	msgType := req.Type
 	r.Stats.countRequest(KindDHCPv4, uint8(msgType))
 	if !a.MACSpoof && (!bytes.Equal(req.ClientHWAddr, a.MAC) || (p.HwAddr != nil && !bytes.Equal(p.HwAddr, a.MAC))) {
 		r.dhcpv4Notice(&r.dhcpv4Notices.spoofed, slog.LevelWarn, "dropping DHCPv4 request from a MAC other than the binding's",
@@ -35,7 +36,9 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 		return OutcomeSpoofed
 	}
 	if !a.IP.Is4() {
-		r.log.Debug("no IPv4 address bound: DHCPv4 request ignored", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", msgType.String())
+		if r.debug() {
+			r.log.Debug("no IPv4 address bound: DHCPv4 request ignored", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", msgType.String())
+		}
 		return OutcomeIgnored
 	}
 
@@ -49,7 +52,9 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 		// so the binding's address is the only answer it can get.
 		reply = dhcpv4.MessageTypeAck
 		if want := dhcpv4Requested(req); want != a.IP {
-			r.log.Debug("DHCPv4 REQUEST for an address not bound", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(), "REQUESTED", want.String())
+			if r.debug() {
+				r.log.Debug("DHCPv4 REQUEST for an address not bound", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(), "REQUESTED", want.String())
+			}
 			reply = dhcpv4.MessageTypeNak
 		}
 	case dhcpv4.MessageTypeInform:
@@ -61,25 +66,30 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 			"TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String())
 		return OutcomeIgnored
 	default:
-		r.log.Debug("DHCPv4 message not answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", t.String())
+		if r.debug() {
+			r.log.Debug("DHCPv4 message not answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", t.String())
+		}
 		return OutcomeIgnored
 	}
 
-	lease, ok := r.dhcpv4Lease(a, o)
-	if !ok {
+	lease := &sc.dhcpv4Lease
+	if !r.dhcpv4Lease(a, o, lease) {
 		return OutcomeError
 	}
-	frame, err := packets.BuildDHCPv4Reply(req, reply, lease)
+	frame, err := req.AppendReply(sc.frame[:0], reply, lease)
 	if err != nil {
 		r.log.Warn("cannot build DHCPv4 reply", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", reply.String(), "err", err)
 		return OutcomeError
 	}
+	sc.keep(frame)
 	if err := r.sender.Send(a.TapIndex, frame); err != nil {
 		r.log.Warn("cannot send DHCPv4 reply", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", reply.String(), "err", err)
 		return OutcomeError
 	}
-	r.log.Debug("DHCPv4 answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(),
-		"MSG", reply.String(), "REQ", msgType.String())
+	if r.debug() {
+		r.log.Debug("DHCPv4 answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(),
+			"MSG", reply.String(), "REQ", msgType.String())
+	}
 	r.Stats.countReply(KindDHCPv4, uint8(reply))
 	if reply == dhcpv4.MessageTypeNak {
 		return OutcomeNAK
@@ -90,25 +100,26 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options) Outco
 // dhcpv4Requested returns the address a REQUEST asks for: the requested
 // address option in SELECTING and INIT-REBOOT, ciaddr when renewing or
 // rebinding (RFC 2131 §4.3.2). It is invalid when the request names none.
-func dhcpv4Requested(req *dhcpv4.DHCPv4) netip.Addr {
-	if ip, ok := netip.AddrFromSlice(req.RequestedIPAddress().To4()); ok {
-		return ip
+func dhcpv4Requested(req *packets.DHCPv4Request) netip.Addr {
+	if req.RequestedIP.IsValid() {
+		return req.RequestedIP
 	}
-	if ip, ok := netip.AddrFromSlice(req.ClientIPAddr.To4()); ok && !ip.IsUnspecified() {
-		return ip
+	if !req.ClientIP.IsUnspecified() {
+		return req.ClientIP
 	}
 	return netip.Addr{}
 }
 
 // dhcpv4Lease gathers what the reply says from the binding and the options.
-// It logs and reports false when no server identifier can be chosen.
-func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options) (*packets.DHCPv4Lease, bool) {
+// It fills l, and logs and reports false when no server identifier can be
+// chosen.
+func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options, l *packets.DHCPv4Lease) bool {
 	serverID := dhcpv4ServerID(a, o)
 	if !serverID.IsValid() {
 		r.log.Warn("no DHCPv4 server identifier: set server_ip, or GATEWAY or SUBNET in the binding", "TAP", a.Name)
-		return nil, false
+		return false
 	}
-	l := &packets.DHCPv4Lease{
+	*l = packets.DHCPv4Lease{
 		ServerMAC:   a.IndevMAC,
 		ServerIP:    serverID,
 		ClientIP:    a.IP,
@@ -145,7 +156,7 @@ func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options) (*packets.DHCPv4L
 	if l.RenewalTime <= 0 || l.RenewalTime >= l.RebindingTime {
 		l.RenewalTime = l.LeaseTime / 2
 	}
-	return l, true
+	return true
 }
 
 // dhcpv4ServerID chooses the server identifier, which is also the source

@@ -207,7 +207,7 @@ func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
 		var out Outcome
 		switch kind {
 		case KindDHCPv4:
-			out = r.handleDHCPv4(p, a, o)
+			out = r.handleDHCPv4(p, a, o, sc)
 		case KindRS:
 			out = r.handleRS(p, a, o)
 		case KindNS:

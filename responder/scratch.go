@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
+
+	"github.com/nfdhcpd/nfdhcpd/packets"
 )
 
 // A scratch is the memory a Handler builds its replies in, reused from one
@@ -15,6 +17,9 @@ import (
 type scratch struct {
 	inUse atomic.Bool
 	frame []byte
+	// The DHCPv4 request being answered and its lease.
+	dhcpv4Request packets.DHCPv4Request
+	dhcpv4Lease   packets.DHCPv4Lease
 }
 
 // acquire returns s for the caller's exclusive use, or a fresh scratch
@@ -27,7 +32,12 @@ func (s *scratch) acquire() *scratch {
 	return &scratch{}
 }
 
-func (s *scratch) release() { s.inUse.Store(false) }
+// release hands s back, forgetting the request it referred to so that the
+// packet's memory is not kept alive until the next one.
+func (s *scratch) release() {
+	s.dhcpv4Request = packets.DHCPv4Request{}
+	s.inUse.Store(false)
+}
 
 // keep stores frame, built by appending to s.frame[:0], so that the next
 // reply reuses whatever capacity it grew to.

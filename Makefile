@@ -39,14 +39,14 @@ TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
 	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils
 
-.PHONY: all build test deps vet unit race e2e fuzz-smoke fuzz bench demo deb clean
+.PHONY: all build test deps vet unit race e2e e2e-race fuzz-smoke fuzz bench demo deb clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nfdhcpd
 
-test: deps vet unit race e2e fuzz-smoke
+test: deps vet unit race e2e e2e-race fuzz-smoke
 
 # deps installs the Debian packages of the test tools that are missing, and
 # nothing when all are present.
@@ -76,6 +76,15 @@ race:
 # CI=true a missing prerequisite fails instead of skipping).
 e2e: build
 	NFDHCPD_BIN=$(abspath $(BIN)) $(GO) test ./e2e -count=1 -v -timeout $(E2E_TIMEOUT)
+
+# e2e-race runs the end-to-end suite again, the tests and the daemon under
+# test both built with -race: the daemon's races show only under real
+# traffic, signals and binding churn.
+RACE_BIN := bin/nfdhcpd-race
+e2e-race:
+	CGO_ENABLED=1 $(GO) build -race -o $(RACE_BIN) ./cmd/nfdhcpd
+	NFDHCPD_BIN=$(abspath $(RACE_BIN)) NFDHCPD_E2E_RACE=1 CGO_ENABLED=1 \
+		$(GO) test -race ./e2e -count=1 -v -timeout $(E2E_TIMEOUT)
 
 # fuzz-smoke runs every fuzz target for SMOKE_FUZZTIME, one worker each, so
 # that the corpus and the round-trip checks are exercised on every run.

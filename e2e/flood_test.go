@@ -236,7 +236,13 @@ func TestFloodDoesNotStarveOtherTAPs(t *testing.T) {
 		if r.limited == 0 {
 			t.Errorf("%s: no packet was rate-limited during a flood of %d", name, r.sent)
 		}
-		if r.rssKB > rssBefore+32*1024 {
+		// The race detector's shadow memory grows with what the daemon
+		// allocates: allow it four times the bound.
+		growth := 32 * 1024
+		if os.Getenv(raceEnv) != "" {
+			growth *= 4
+		}
+		if r.rssKB > rssBefore+growth {
 			t.Errorf("%s: the daemon's RSS grew from %d kB to %d kB", name, rssBefore, r.rssKB)
 		}
 	}

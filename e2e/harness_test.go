@@ -22,6 +22,10 @@ import (
 // (make test passes the binary it built).
 const binEnv = "NFDHCPD_BIN"
 
+// raceEnv, when set, says that the daemon under test was built with -race:
+// tests that bound its memory allow for the detector's overhead.
+const raceEnv = "NFDHCPD_E2E_RACE"
+
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }

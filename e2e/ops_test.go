@@ -452,10 +452,19 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		t.Fatal("no offer after binding")
 	}
 
-	after := getInNS(t, d.NS, addr, "/metrics")
+	// The OFFER can reach the VM before the handler has counted it and
+	// timed its verdict: scrape until the counters settle.
+	var after string
 	got := map[string]float64{}
-	for _, series := range []string{answered, unknown, active, discovers, offers, timed, fast} {
-		got[series] = metricValue(after, series)
+	for range 40 {
+		after = getInNS(t, d.NS, addr, "/metrics")
+		for _, series := range []string{answered, unknown, active, discovers, offers, timed, fast} {
+			got[series] = metricValue(after, series)
+		}
+		if got[answered] >= 1 && got[timed] == got[unknown]+got[answered] {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	// Every DISCOVER sent before the binding was active counted as unknown
 	// TAP; only the last one was decoded and answered. Every packet, known

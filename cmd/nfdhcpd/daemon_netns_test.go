@@ -154,7 +154,7 @@ func TestDaemonLifecycle(t *testing.T) {
 	pidfile := filepath.Join(dir, "run", "nfdhcpd.pid")
 	conf := filepath.Join(dir, "nfdhcpd.conf")
 	writeConf := func(queue int) {
-		c := fmt.Sprintf("[general]\ndatapath = %s\npidfile = %s\n[dhcp]\nserver_ip = 192.0.2.1\ndhcp_queue = %d\n[ipv6]\nenable_ipv6 = no\n", data, pidfile, queue)
+		c := fmt.Sprintf("[general]\ndatapath = %s\npidfile = %s\ncontrol_socket = %s\n[dhcp]\nserver_ip = 192.0.2.1\ndhcp_queue = %d\n[ipv6]\nenable_ipv6 = no\n", data, pidfile, filepath.Join(dir, "control"), queue)
 		if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -160,11 +160,17 @@ func (f *fileValues) invalid(key string, v located, reason string) error {
 	return fmt.Errorf("binding: %s:%d: %s %q: %w (%s)", f.name, v.line, key, truncate(v.value), ErrInvalid, reason)
 }
 
-// setField validates value and stores it in b. It returns why the value is
+// setField validates value and stores it in b. Values are substrings of
+// the whole file's text; the strings kept are copied, so that a binding
+// does not hold on to the text of its file. It returns why the value is
 // refused, or "" when it is accepted.
 func setField(b *Binding, key, value string) (reason string) {
 	switch key {
 	case keyIndev:
+		if value == b.Name {
+			b.Indev = b.Name // routed: no copy needed
+			return ""
+		}
 		return setName(&b.Indev, value)
 	case keyUplink:
 		return setName(&b.Uplink, value)
@@ -205,7 +211,7 @@ func setField(b *Binding, key, value string) (reason string) {
 		if len(value) > maxHostnameLength || strings.IndexFunc(value, notHostnameRune) >= 0 {
 			return fmt.Sprintf("want at most %d printable ASCII characters without spaces", maxHostnameLength)
 		}
-		b.Hostname = value
+		b.Hostname = strings.Clone(value)
 	case keyPrivate:
 		b.Private = truthy(value)
 	case keyMACSpoof:
@@ -220,12 +226,12 @@ func setField(b *Binding, key, value string) (reason string) {
 		if !utf8.ValidString(value) || strings.IndexFunc(value, isControlNotTab) >= 0 {
 			return "want UTF-8 text without control characters"
 		}
-		b.Tags = value
+		b.Tags = strings.Clone(value)
 	case keyTable:
 		if !validTable(value) {
 			return "want a table number 1..4294967295 or a name of letters, digits, '_', '.' and '-'"
 		}
-		b.Table = value
+		b.Table = strings.Clone(value)
 	}
 	return ""
 }
@@ -234,7 +240,7 @@ func setName(dst *string, value string) string {
 	if err := ValidName(value); err != nil {
 		return nameProblem(value)
 	}
-	*dst = value
+	*dst = strings.Clone(value)
 	return ""
 }
 

@@ -56,7 +56,9 @@ type Source interface {
 	Run(ctx context.Context, handle func(*Packet) Verdict) error
 }
 
-// A Sender writes complete Ethernet frames onto an interface.
+// A Sender writes complete Ethernet frames onto an interface. It must not
+// keep frame once Send returned: the handlers build every reply into one
+// reused buffer.
 type Sender interface {
 	Send(ifindex int, frame []byte) error
 }

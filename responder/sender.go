@@ -22,6 +22,10 @@ import (
 type PacketSender struct {
 	mu sync.RWMutex // held for reading while sending, for writing by Close
 	fd int          // -1 once closed
+	// addrs recycles the sendto addresses: one given to unix.Sendto as a
+	// Sockaddr escapes to the heap, and the kernel is done with it when
+	// the call returns.
+	addrs sync.Pool
 }
 
 var _ Sender = (*PacketSender)(nil)
@@ -33,18 +37,21 @@ func NewSender() (*PacketSender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("responder: open AF_PACKET socket: %w", err)
 	}
-	return &PacketSender{fd: fd}, nil
+	return &PacketSender{fd: fd, addrs: sync.Pool{New: func() any { return new(unix.SockaddrLinklayer) }}}, nil
 }
 
 // Send writes frame, a complete Ethernet frame, onto the interface with
-// index ifindex. It never blocks: when the interface's queue is full the
+// index ifindex. It keeps no reference to frame once it returned, so that
+// callers reuse one buffer for every reply. It never blocks: when the interface's queue is full the
 // frame is refused (EAGAIN) rather than stalling the queue loop behind one
 // slow TAP.
 func (s *PacketSender) Send(ifindex int, frame []byte) error {
 	if len(frame) < 14 {
 		return fmt.Errorf("responder: send on ifindex %d: frame of %d bytes is shorter than an Ethernet header", ifindex, len(frame))
 	}
-	addr := &unix.SockaddrLinklayer{
+	addr := s.addrs.Get().(*unix.SockaddrLinklayer)
+	defer s.addrs.Put(addr)
+	*addr = unix.SockaddrLinklayer{
 		Ifindex: ifindex,
 		// The kernel reads the EtherType in network byte order: keeping the
 		// frame's two bytes in memory order does that on any host.

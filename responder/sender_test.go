@@ -107,6 +107,15 @@ func TestSenderDelivers(t *testing.T) {
 		}
 		break
 	}
+	// Sending is on every reply's path, which allocates nothing.
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := s.Send(near0.Index, first); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Send allocates %.1f times per frame, want 0", allocs)
+	}
 }
 
 // TestSenderErrors checks that failures name the interface and that a

@@ -26,6 +26,11 @@ const (
 	dhcpv4BroadcastFl = 0x8000
 	dhcpv4OptPad      = 0
 	dhcpv4OptEnd      = 255
+	// Request options the parser keeps (the reply's are in
+	// dhcpv4_answer.go).
+	dhcpv4OptRequestedIP      = 50
+	dhcpv4OptParamRequestList = 55
+	dhcpv4OptMaxMessageSize   = 57
 )
 
 // dhcpv4Cookie is the magic cookie in front of the options (RFC 2131 §3).
@@ -152,17 +157,17 @@ func (o *dhcpv4Options) walk(opts []byte) error {
 func (o *dhcpv4Options) add(code byte, data []byte) {
 	var v *[]byte
 	switch code {
-	case dhcpv4.OptionDHCPMessageType.Code():
+	case dhcpv4OptMessageType:
 		v = &o.messageType
-	case dhcpv4.OptionRequestedIPAddress.Code():
+	case dhcpv4OptRequestedIP:
 		v = &o.requestedIP
-	case dhcpv4.OptionMaximumDHCPMessageSize.Code():
+	case dhcpv4OptMaxMessageSize:
 		v = &o.maxMessageSize
-	case dhcpv4.OptionParameterRequestList.Code():
+	case dhcpv4OptParamRequestList:
 		v = &o.paramRequestList
-	case dhcpv4.OptionClientIdentifier.Code():
+	case dhcpv4OptClientID:
 		v = &o.clientID
-	case dhcpv4.OptionRelayAgentInformation.Code():
+	case dhcpv4OptRelayAgentInfo:
 		v = &o.relayAgentInfo
 	default:
 		return

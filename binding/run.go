@@ -101,8 +101,10 @@ func (l *loop) watchDir() bool {
 //
 // A file renamed into place is complete, the rename being atomic: it is read
 // at once. A file created or written in place may be caught between two
-// write calls of its writer, so it is read after a quiet period. A file
-// removed or renamed away is forgotten at once if it is really gone.
+// write calls of its writer, so it is read after a quiet period; so is a
+// file moved in from another directory, which inotify reports as a bare
+// Create that cannot be told from a file created in place. A file removed
+// or renamed away is forgotten at once if it is really gone.
 func (l *loop) fileEvent(ev fsnotify.Event) {
 	renamedIn := l.afterRename && ev.Has(fsnotify.Create)
 	l.afterRename = ev.Has(fsnotify.Rename) && ev.Name != l.t.dir

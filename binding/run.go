@@ -21,13 +21,21 @@ const (
 // snapshot is rebuilt, so that a burst costs one rebuild, not one per event.
 const maxLinkBurst = 1024
 
+// maxFileBurst bounds the same for directory events.
+const maxFileBurst = 1024
+
+// fileEventBuffer lets the watcher queue a burst of directory events (a
+// host writing many binding files at once) so that Run applies them
+// together and publishes once, instead of once per event.
+const fileEventBuffer = 256
+
 // Run watches the directory and the links until ctx is done, and then
 // returns nil. It only fails when the directory watcher cannot be created at
 // all. A missing or vanished directory is retried, and the bindings already
 // known are kept meanwhile; lost link subscriptions are renewed. Run must be
 // called once.
 func (t *Table) Run(ctx context.Context) error {
-	w, err := fsnotify.NewWatcher()
+	w, err := fsnotify.NewBufferedWatcher(fileEventBuffer)
 	if err != nil {
 		return fmt.Errorf("binding: watch %s: %w", t.dir, err)
 	}
@@ -54,6 +62,7 @@ func (t *Table) Run(ctx context.Context) error {
 				return nil
 			}
 			l.fileEvent(ev)
+			l.fileEventsQueued()
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil
@@ -134,6 +143,22 @@ func (l *loop) fileEvent(ev fsnotify.Event) {
 		l.removeIfGone(name)
 	default:
 		l.touch(name, time.Now())
+	}
+}
+
+// fileEventsQueued applies the directory events already queued, up to
+// maxFileBurst, so that a burst costs one publish.
+func (l *loop) fileEventsQueued() {
+	for range maxFileBurst {
+		select {
+		case ev, ok := <-l.w.Events:
+			if !ok {
+				return // Run's next select sees the closed channel
+			}
+			l.fileEvent(ev)
+		default:
+			return
+		}
 	}
 }
 

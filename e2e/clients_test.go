@@ -159,13 +159,28 @@ func runDhcpcd(t testing.TB, l *Link) (clientLease, error) {
 	defer os.Remove(filepath.Join("/var/lib/dhcpcd", l.VMIf+".lease"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	output, err := l.VM.Command(ctx, "dhcpcd", "-B", "-1", "-4", "-A", "-L", "-t", "5",
+	output, err := l.VM.Command(ctx, dhcpcdArgv("-B", "-1", "-4", "-A", "-L", "-t", "5",
 		"-f", "/dev/null", "-c", script,
 		"-o", "domain_name_servers,domain_name,host_name,interface_mtu,routers,subnet_mask",
-		l.VMIf).CombinedOutput()
+		l.VMIf)...).CombinedOutput()
 	t.Logf("dhcpcd: %s", output)
 	if err != nil {
 		return clientLease{}, fmt.Errorf("dhcpcd: %w", err)
 	}
 	return readClientLease(out)
+}
+
+// dhcpcdArgv returns the command line that runs dhcpcd with args in a
+// private /run/dhcpcd and /var/lib/dhcpcd. dhcpcd keeps its control sockets
+// and leases there, in the file system every namespace shares: without
+// this, one test's dhcpcd may hand its work to another's ("sending commands
+// to dhcpcd process"). ip netns exec already runs the command in a mount
+// namespace of its own that does not propagate back, so the tmpfs mounts
+// vanish with the client.
+func dhcpcdArgv(args ...string) []string {
+	const isolate = `mkdir -p /run/dhcpcd /var/lib/dhcpcd &&
+mount -t tmpfs nfdhcpd-e2e /run/dhcpcd &&
+mount -t tmpfs nfdhcpd-e2e /var/lib/dhcpcd &&
+exec dhcpcd "$@"`
+	return append([]string{"sh", "-c", isolate, "dhcpcd"}, args...)
 }

@@ -498,8 +498,8 @@ func TestIPv6Dhcpcd(t *testing.T) {
 			// it runs until the wanted call shows up.
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			cmd := l.VM.Command(ctx, "dhcpcd", "-B", "-6", "-t", "10", "-f", "/dev/null", "-c", script,
-				"-o", "dhcp6_name_servers,dhcp6_domain_search", vmIf)
+			cmd := l.VM.Command(ctx, dhcpcdArgv("-B", "-6", "-t", "10", "-f", "/dev/null", "-c", script,
+				"-o", "dhcp6_name_servers,dhcp6_domain_search", vmIf)...)
 			var output strings.Builder
 			cmd.Stdout, cmd.Stderr = &output, &output
 			if err := cmd.Start(); err != nil {

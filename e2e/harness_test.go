@@ -229,12 +229,14 @@ func (d *Daemon) collect(t testing.TB, r io.Reader) {
 	close(d.done)
 }
 
-// waitReady waits until the daemon listens on every queue in qs, failing the
-// test if it exits first or takes more than 10 s.
+// waitReady waits until the daemon listens on every queue in qs and has
+// logged that it is ready (its control socket and metrics listener open
+// after the queues), failing the test if it exits first or takes more than
+// 10 s.
 func (d *Daemon) waitReady(t testing.TB, qs []int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !queuesBound(d.NS, qs...) {
+	for !queuesBound(d.NS, qs...) || !d.logged(`msg="ready to serve requests"`) {
 		select {
 		case <-d.done:
 			t.Fatalf("e2e: daemon exited before it was ready: %v", d.waited)
@@ -245,6 +247,18 @@ func (d *Daemon) waitReady(t testing.TB, qs []int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// logged reports whether the daemon has logged a line containing s.
+func (d *Daemon) logged(s string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, line := range d.lines {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Signal sends sig to the daemon.

@@ -388,12 +388,21 @@ func metricValue(text, series string) float64 {
 // the daemon's metrics endpoint listens.
 func getInNS(t *testing.T, ns *Netns, addr, path string) string {
 	t.Helper()
+	// The harness calls the daemon ready once its queues are bound; the
+	// metrics listener opens just after, so a refused connection is retried.
 	var conn net.Conn
-	if err := ns.Do(func() error {
-		var err error
-		conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
-		return err
-	}); err != nil {
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err = ns.Do(func() error {
+			var err error
+			conn, err = net.DialTimeout("tcp", addr, 2*time.Second)
+			return err
+		})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatalf("connect to %s in %s: %v", addr, ns.Name, err)
 	}
 	defer conn.Close()

@@ -186,6 +186,9 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 		}
 		return 0
 	}
+	verdicts := newDropBatch(q.nf, func(err error) {
+		q.log.Error("setting verdicts failed", "error", err)
+	})
 	onPacket := func(a nfqueue.Attribute) int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -193,7 +196,7 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 			return 1
 		}
 		errCount = 0
-		q.serve(a, handle)
+		q.serve(a, handle, verdicts)
 		return 0
 	}
 	if err := q.nf.RegisterWithErrorFunc(ctx, onPacket, onError); err != nil {
@@ -219,6 +222,9 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 	mu.Lock()
 	closed = true
 	mu.Unlock()
+	if ferr := verdicts.close(); ferr != nil {
+		q.log.Error("setting verdicts on the way out failed", "error", ferr)
+	}
 	q.nf.Close()
 	return err
 }
@@ -227,9 +233,9 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 // packets it holds before closing the socket.
 const stopGrace = 200 * time.Millisecond
 
-// serve hands one queued packet to handle and sets its verdict, whatever
-// happens in between.
-func (q *Queue) serve(a nfqueue.Attribute, handle func(*Packet) Verdict) {
+// serve hands one queued packet to handle and settles it through
+// verdicts, whatever happens in between.
+func (q *Queue) serve(a nfqueue.Attribute, handle func(*Packet) Verdict, verdicts *dropBatch) {
 	if a.PacketID == nil {
 		q.log.Error("queued packet without an ID: no verdict possible")
 		return
@@ -244,7 +250,7 @@ func (q *Queue) serve(a nfqueue.Attribute, handle func(*Packet) Verdict) {
 			q.log.Error("panic while handling packet", "ID", id, "panic", fmt.Sprint(e))
 			v = Accept
 		}
-		if err := q.nf.SetVerdict(id, nfVerdict(v)); err != nil {
+		if err := verdicts.settle(id, v); err != nil {
 			q.log.Error("setting verdict failed", "ID", id, "verdict", v.String(), "error", err)
 		}
 	}()
@@ -270,11 +276,4 @@ func packetFromAttribute(id uint32, a nfqueue.Attribute) Packet {
 		p.Payload = *a.Payload
 	}
 	return p
-}
-
-func nfVerdict(v Verdict) int {
-	if v == Drop {
-		return nfqueue.NfDrop
-	}
-	return nfqueue.NfAccept
 }

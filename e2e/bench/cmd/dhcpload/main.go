@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,12 +42,21 @@ func main() {
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
 	bisect := flag.Int("bisect", 3, "halvings that refine the rate between the last pass and the first failure")
 	common := flag.Int("common", 500, "rate at which every server's CPU cost is also measured (0: skip)")
+	taps := flag.String("taps", "1,241", "comma-separated host `sizes` in TAPs: the loaded one plus idle ones of other VMs, which every server is configured for; the null responders run on the first size only")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common}
+	for _, f := range strings.Split(*taps, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxTAPs {
+			log.Error("bad -taps", "value", f, "want", fmt.Sprintf("1 to %d", maxTAPs))
+			os.Exit(2)
+		}
+		cfg.TAPs = append(cfg.TAPs, n)
+	}
 	if err := run(ctx, log, *nfdhcpdBin, *nullBin, *rawqueueBin, strings.Split(*only, ","), cfg); err != nil {
 		log.Error("benchmark failed", "error", err)
 		os.Exit(1)
@@ -62,31 +72,46 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin
 		return err
 	}
 	defer os.RemoveAll(dir)
-	topo, err := newTopology(ctx)
-	if err != nil {
-		return err
-	}
-	defer topo.close()
-
 	began := time.Now()
 	var rows []row
-	for _, s := range servers(nfdhcpdBin, nullBin, rawqueueBin) {
-		if !contains(only, s.name) {
-			continue
-		}
-		log.Info("measuring", "server", s.name)
-		sdir := dir + "/" + strings.ReplaceAll(s.name, " ", "-")
-		if err := os.MkdirAll(sdir, 0o755); err != nil {
-			return err
-		}
-		r, err := measure(ctx, log, topo, s, sdir, cfg)
+	for i, taps := range cfg.TAPs {
+		more, err := measureHost(ctx, log, dir, taps, i == 0, nfdhcpdBin, nullBin, rawqueueBin, only, cfg)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, r)
+		rows = append(rows, more...)
 	}
 	printTable(os.Stdout, rows, cfg, time.Since(began))
 	return nil
+}
+
+// measureHost measures the servers, one at a time, on a host of taps TAPs;
+// the null responders, whose work does not depend on the host's size, only
+// when withNull.
+func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, withNull bool, nfdhcpdBin, nullBin, rawqueueBin string, only []string, cfg searchConfig) ([]row, error) {
+	topo, err := newTopology(ctx, taps)
+	if err != nil {
+		return nil, err
+	}
+	defer topo.close()
+	var rows []row
+	for _, s := range servers(nfdhcpdBin, nullBin, rawqueueBin) {
+		if !contains(only, s.name) || s.null && !withNull {
+			continue
+		}
+		log.Info("measuring", "server", s.name, "taps", taps)
+		sdir := fmt.Sprintf("%s/%s-%d", dir, strings.ReplaceAll(s.name, " ", "-"), taps)
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
+			return nil, err
+		}
+		r, err := measure(ctx, log, topo, s, sdir, cfg)
+		if err != nil {
+			return nil, err
+		}
+		r.taps = taps
+		rows = append(rows, r)
+	}
+	return rows, nil
 }
 
 func contains(list []string, s string) bool {
@@ -158,6 +183,10 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 	if err != nil {
 		return tr, err
 	}
+	overflowsBefore, err := topo.clientOverflows()
+	if err != nil {
+		return tr, err
+	}
 	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, LocalPort: s.localPort})
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
@@ -166,7 +195,12 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 	if err != nil {
 		return tr, fmt.Errorf("dhcpload: %s died during the trial at %d/s: %w\n%s", s.name, rate, err, p.tail())
 	}
+	overflowsAfter, err := topo.clientOverflows()
+	if err != nil {
+		return tr, err
+	}
 	tr.Res, tr.CPU, tr.Done = res, after-before, res.Request.Received
+	tr.ClientOverflows = overflowsAfter - overflowsBefore
 	judge(&tr, seconds)
 	return tr, nil
 }

@@ -19,6 +19,9 @@ type trial struct {
 	// packets received for the null responder.
 	Done int
 	CPU  float64 // server CPU seconds during the run
+	// ClientOverflows is how many replies the VM's kernel dropped because
+	// perfdhcp's socket was full: losses of the client, not the server.
+	ClientOverflows int
 }
 
 // searchConfig bounds the rate search.
@@ -30,6 +33,8 @@ type searchConfig struct {
 	// Common is the rate at which every server's CPU cost is measured
 	// once more; 0 skips it.
 	Common int
+	// TAPs are the host sizes measured: the loaded TAP and idle ones.
+	TAPs []int
 }
 
 // maxDropPercent is the share of exchanges, in percent, at which a rate is
@@ -107,6 +112,9 @@ func judge(tr *trial, seconds int) {
 		tr.Why = "nothing sent"
 	case 100*(sent-tr.Done) >= maxDropPercent*sent:
 		tr.Why = fmt.Sprintf("%.2f%% lost", 100*(1-float64(tr.Done)/float64(sent)))
+		if tr.ClientOverflows > 0 {
+			tr.Why += fmt.Sprintf(", %d replies overflowing perfdhcp's socket", tr.ClientOverflows)
+		}
 	default:
 		tr.Pass = true
 	}

@@ -11,21 +11,23 @@ import (
 
 func TestJudge(t *testing.T) {
 	tests := []struct {
-		name     string
-		rate     int
-		sent     int
-		done     int
-		wantPass bool
-		wantWhy  string
+		name      string
+		rate      int
+		sent      int
+		done      int
+		overflows int
+		wantPass  bool
+		wantWhy   string
 	}{
-		{"all answered", 1000, 4000, 4000, true, ""},
-		{"just under 1% lost", 1000, 4000, 3961, true, ""},
-		{"1% lost", 1000, 4000, 3960, false, "1.00% lost"},
-		{"client too slow", 1000, 3799, 3799, false, "perfdhcp sent only 3799 of 4000 DISCOVERs"},
+		{"all answered", 1000, 4000, 4000, 0, true, ""},
+		{"just under 1% lost", 1000, 4000, 3961, 0, true, ""},
+		{"1% lost", 1000, 4000, 3960, 0, false, "1.00% lost"},
+		{"lost in the client", 1000, 4000, 3000, 1800, false, "25.00% lost, 1800 replies overflowing perfdhcp's socket"},
+		{"client too slow", 1000, 3799, 3799, 0, false, "perfdhcp sent only 3799 of 4000 DISCOVERs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := trial{Rate: tt.rate, Done: tt.done}
+			tr := trial{Rate: tt.rate, Done: tt.done, ClientOverflows: tt.overflows}
 			tr.Res.Discover.Sent = tt.sent
 			judge(&tr, 4)
 			if diff := cmp.Diff([]any{tt.wantPass, tt.wantWhy}, []any{tr.Pass, tr.Why}); diff != "" {
@@ -101,5 +103,23 @@ func TestRetryOnce(t *testing.T) {
 				t.Errorf("%d runs, pass %v; want %d runs, pass %v", runs, tr.Pass, tt.wantRuns, tt.wantPass)
 			}
 		})
+	}
+}
+
+func TestSNMPCounter(t *testing.T) {
+	const snmp = `Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+Udp: 88735 0 22513 90001 22513 0 0 0 0
+UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+UdpLite: 0 0 0 0 7 0 0 0 0
+`
+	got, err := snmpCounter(snmp, "Udp", "RcvbufErrors")
+	if err != nil || got != 22513 {
+		t.Errorf("Udp RcvbufErrors = %d, %v; want 22513", got, err)
+	}
+	if got, err := snmpCounter(snmp, "UdpLite", "RcvbufErrors"); err != nil || got != 7 {
+		t.Errorf("UdpLite RcvbufErrors = %d, %v; want 7", got, err)
+	}
+	if _, err := snmpCounter(snmp, "Tcp", "RcvbufErrors"); err == nil {
+		t.Errorf("a missing section gave no error")
 	}
 }

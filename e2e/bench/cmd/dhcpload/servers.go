@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -25,8 +26,8 @@ type server struct {
 	// servers()).
 	localPort int
 	// command returns the command line and its environment, after writing
-	// whatever configuration the server needs into dir.
-	command func(dir string) (args, env []string, err error)
+	// whatever configuration the server needs for the VMs of t into dir.
+	command func(dir string, t *topology) (args, env []string, err error)
 }
 
 // servers returns the servers to compare, in table order.
@@ -38,19 +39,19 @@ type server struct {
 // (-L 68). Either way one DORA exchange is two requests and two replies.
 func servers(nfdhcpdBin, nullBin, rawqueueBin string) []server {
 	return []server{
-		{name: "nfdhcpd", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
-			return nfdhcpdCommand(nfdhcpdBin, dir)
+		{name: "nfdhcpd", queued: true, localPort: 68, command: func(dir string, t *topology) ([]string, []string, error) {
+			return nfdhcpdCommand(nfdhcpdBin, dir, t)
 		}},
-		{name: "null (raw netlink)", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
+		{name: "null (raw netlink)", queued: true, null: true, command: func(string, *topology) ([]string, []string, error) {
 			return []string{nullBin, "-raw", "-queue", fmt.Sprint(queueNum)}, nil, nil
 		}},
-		{name: "null (go-nfqueue)", queued: true, null: true, command: func(dir string) ([]string, []string, error) {
+		{name: "null (go-nfqueue)", queued: true, null: true, command: func(string, *topology) ([]string, []string, error) {
 			return []string{nullBin, "-queue", fmt.Sprint(queueNum)}, nil, nil
 		}},
 		// A prototype, measured only on request: the daemon's handler
 		// behind the raw queue reader (cmd/rawqueue).
-		{name: "rawqueue-prototype", queued: true, localPort: 68, command: func(dir string) ([]string, []string, error) {
-			data, err := writeBinding(dir)
+		{name: "rawqueue-prototype", queued: true, localPort: 68, command: func(dir string, t *topology) ([]string, []string, error) {
+			data, err := writeBindings(dir, t)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -61,19 +62,24 @@ func servers(nfdhcpdBin, nullBin, rawqueueBin string) []server {
 	}
 }
 
-// writeBinding writes the VM's binding file into a data directory under
-// dir and returns the directory.
-func writeBinding(dir string) (string, error) {
+// writeBindings writes a binding file for every VM of t into a data
+// directory under dir and returns the directory.
+func writeBindings(dir string, t *topology) (string, error) {
 	data := filepath.Join(dir, "bindings")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return "", err
 	}
-	b := fmt.Sprintf("MAC=%s\nIP=%s\nSUBNET=192.0.2.0/%s\nGATEWAY=%s\nHOSTNAME=benchvm.example.org\n", vmMAC, vmAddr, prefixLen, hostAddr)
-	return data, os.WriteFile(filepath.Join(data, tapName), []byte(b), 0o644)
+	for _, vm := range t.vms() {
+		b := fmt.Sprintf("MAC=%s\nIP=%s\nSUBNET=192.0.2.0/%s\nGATEWAY=%s\nHOSTNAME=%s.example.org\n", vm.mac, vm.ip, prefixLen, hostAddr, vm.hostname)
+		if err := os.WriteFile(filepath.Join(data, vm.tap), []byte(b), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return data, nil
 }
 
-func nfdhcpdCommand(bin, dir string) ([]string, []string, error) {
-	data, err := writeBinding(dir)
+func nfdhcpdCommand(bin, dir string, t *topology) ([]string, []string, error) {
+	data, err := writeBindings(dir, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -104,37 +110,55 @@ enable_ipv6 = no
 	return []string{bin, "-c", path, "-f"}, nil, nil
 }
 
-// dnsmasqCommand serves the VM from a static host entry, with DNS off and
-// no lease file (nfdhcpd keeps no lease database either), and logs only
-// errors.
-func dnsmasqCommand(dir string) ([]string, []string, error) {
-	return []string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+// dnsmasqCommand serves every VM of t from a static host entry, on every
+// TAP, with DNS off and no lease file (nfdhcpd keeps no lease database
+// either), and logs only errors.
+func dnsmasqCommand(dir string, t *topology) ([]string, []string, error) {
+	args := []string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
 		"--interface=" + tapName, "--bind-interfaces",
-		"--dhcp-range=192.0.2.0,static,255.255.255.0,604800",
-		"--dhcp-host=" + vmMAC + "," + vmAddr + ",benchvm",
-		"--dhcp-option=option:router," + hostAddr,
+		"--dhcp-range=192.0.2.0,static,255.255.255.0,604800"}
+	for _, name := range t.idleTAPs() {
+		args = append(args, "--interface="+name)
+	}
+	for _, vm := range t.vms() {
+		args = append(args, "--dhcp-host="+vm.mac+","+vm.ip+","+vm.hostname)
+	}
+	return append(args,
+		"--dhcp-option=option:router,"+hostAddr,
 		"--dhcp-option=option:dns-server,192.0.2.53",
 		"--domain=example.org",
 		"--leasefile-ro", "--no-ping", "--dhcp-authoritative", "--quiet-dhcp",
-		"--log-facility=" + filepath.Join(dir, "dnsmasq.log"),
-		"--pid-file=" + filepath.Join(dir, "dnsmasq.pid"),
-	}, nil, nil
+		"--log-facility="+filepath.Join(dir, "dnsmasq.log"),
+		"--pid-file="+filepath.Join(dir, "dnsmasq.pid"),
+	), nil, nil
 }
 
-// keaCommand serves the VM from a reservation, with an in-memory lease
-// database and Kea's default threading (single-threaded in Kea 2.2).
-func keaCommand(dir string) ([]string, []string, error) {
+// keaCommand serves every VM of t from a reservation, listening on every
+// TAP, with an in-memory lease database and Kea's default threading
+// (single-threaded in Kea 2.2).
+func keaCommand(dir string, t *topology) ([]string, []string, error) {
+	ifaces, _ := json.Marshal(append([]string{tapName}, t.idleTAPs()...))
+	type reservation struct {
+		HWAddress string `json:"hw-address"`
+		IPAddress string `json:"ip-address"`
+		Hostname  string `json:"hostname"`
+	}
+	var rs []reservation
+	for _, vm := range t.vms() {
+		rs = append(rs, reservation{vm.mac, vm.ip, vm.hostname})
+	}
+	reservations, _ := json.Marshal(rs)
 	conf := fmt.Sprintf(`{"Dhcp4": {
-  "interfaces-config": {"interfaces": [%q]},
+  "interfaces-config": {"interfaces": %s},
   "lease-database": {"type": "memfile", "persist": false},
   "valid-lifetime": 604800, "renew-timer": 600, "rebind-timer": 529200,
   "option-data": [{"name": "domain-name-servers", "data": "192.0.2.53"}, {"name": "domain-name", "data": "example.org"}],
   "subnet4": [{"id": 1, "subnet": "192.0.2.0/%s", "interface": %q,
     "option-data": [{"name": "routers", "data": %q}],
-    "reservations": [{"hw-address": %q, "ip-address": %q, "hostname": "benchvm"}]}],
+    "reservations": %s}],
   "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "WARN"}]
 }}
-`, tapName, prefixLen, tapName, hostAddr, vmMAC, vmAddr)
+`, ifaces, prefixLen, tapName, hostAddr, reservations)
 	path := filepath.Join(dir, "kea-dhcp4.json")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, nil, err
@@ -155,7 +179,7 @@ type process struct {
 // server in place, so the pid is the server's own, which is what the CPU
 // accounting reads.
 func start(t *topology, s server, dir string) (*process, error) {
-	args, env, err := s.command(dir)
+	args, env, err := s.command(dir, t)
 	if err != nil {
 		return nil, fmt.Errorf("dhcpload: %s: configure: %w", s.name, err)
 	}

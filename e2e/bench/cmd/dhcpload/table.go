@@ -11,6 +11,7 @@ import (
 // A row is one server's line of the result table.
 type row struct {
 	server               server
+	taps                 int
 	best, failed, common trial
 }
 
@@ -32,10 +33,15 @@ func cpuPer10k(tr trial) string {
 	return fmt.Sprintf("%.3f", tr.CPU/float64(tr.Done)*10000)
 }
 
-// clientLimited reports whether the search stopped because perfdhcp could
-// not send the next rate, or never found a failing rate at all.
+// clientLimited reports whether the search stopped because of perfdhcp:
+// it could not send the next rate, or most of that rate's losses were
+// replies its socket had no room for, or no failing rate was found at all.
 func (r row) clientLimited() bool {
-	return r.failed.Rate == 0 || strings.HasPrefix(r.failed.Why, "perfdhcp sent only")
+	if r.failed.Rate == 0 || strings.HasPrefix(r.failed.Why, "perfdhcp sent only") {
+		return true
+	}
+	lost := r.failed.Res.Discover.Sent - r.failed.Done
+	return lost > 0 && 10*r.failed.ClientOverflows >= 9*lost
 }
 
 func delays(s exchangeStats, null bool) string {
@@ -47,11 +53,11 @@ func delays(s exchangeStats, null bool) string {
 
 // printTable writes the result table and the ratios the issue asks for.
 func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
-	fmt.Fprintf(w, "\nDHCPv4 DORA, one client (perfdhcp -R 1), %d s per trial, drop-free = < %d%% of exchanges lost; run took %s\n\n",
+	fmt.Fprintf(w, "\nDHCPv4 DORA, one client (perfdhcp -R 1) on one of the host's TAPs, %d s per trial, drop-free = < %d%% of exchanges lost; run took %s\n\n",
 		cfg.Seconds, maxDropPercent, took.Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tCPU s per 10k\tnext rate failed\t")
-	fmt.Fprintf(tw, "\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\tat %d/s\t\t\n", cfg.Common)
+	fmt.Fprintln(tw, "server\thost\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tCPU s per 10k\tnext rate failed\t")
+	fmt.Fprintf(tw, "\tTAPs\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\tat %d/s\t\t\n", cfg.Common)
 	for _, r := range rows {
 		failed := "-"
 		if r.failed.Rate != 0 {
@@ -61,42 +67,68 @@ func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
 		if r.server.null {
 			rate = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.server.name, rate, r.queuedPPS(),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.server.name, r.taps, rate, r.queuedPPS(),
 			delays(r.best.Res.Discover, r.server.null), delays(r.best.Res.Request, r.server.null),
 			cpuPer10k(r.best), cpuPer10k(r.common), failed)
 	}
 	tw.Flush()
 
-	byName := map[string]row{}
-	for _, r := range rows {
-		byName[r.server.name] = r
-	}
-	ours, ok := byName["nfdhcpd"]
-	if !ok || ours.best.Rate == 0 {
-		return
-	}
-	var ratios []string
-	for _, other := range []string{"dnsmasq", "kea-dhcp4"} {
-		if r, ok := byName[other]; ok && r.best.Rate > 0 {
-			ratios = append(ratios, fmt.Sprintf("nfdhcpd/%s drop-free rate = %.2f×", other, float64(ours.best.Rate)/float64(r.best.Rate)))
-		}
-	}
-	for _, null := range []string{"null (raw netlink)", "null (go-nfqueue)"} {
-		if r, ok := byName[null]; ok && r.best.Rate > 0 {
-			note := ""
-			if r.clientLimited() {
-				note = "; the null rate was limited by perfdhcp, so this is a lower bound"
-			}
-			ratios = append(ratios, fmt.Sprintf("%s/nfdhcpd queue input = %.2f× (goal ≤ 2×%s)", null, r.queuedPPS()/ours.queuedPPS(), note))
-		}
-	}
-	if ours.clientLimited() {
-		ratios = append(ratios, "nfdhcpd's rate was limited by perfdhcp (it could not send faster), not by nfdhcpd")
-	}
-	if len(ratios) > 0 {
+	if ratios := ratioLines(rows); len(ratios) > 0 {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(ratios, "\n"))
 	}
 	fmt.Fprintln(w, "\nThe null rows count DISCOVERs only (perfdhcp -i) that reached a program taking the same queue and dropping them;")
 	fmt.Fprintln(w, "their CPU column is per 10,000 packets. Queue input compares the packet rates into the queue: a DORA exchange")
 	fmt.Fprintln(w, "puts two requests through it. Every row was measured in this run.")
+}
+
+// ratioLines states the issue's ratios: nfdhcpd against dnsmasq and Kea on
+// each host size, and the null responders (first host size) against
+// nfdhcpd on the same host.
+func ratioLines(rows []row) []string {
+	type key struct {
+		name string
+		taps int
+	}
+	byKey := map[key]row{}
+	var sizes []int
+	for _, r := range rows {
+		byKey[key{r.server.name, r.taps}] = r
+		if len(sizes) == 0 || sizes[len(sizes)-1] != r.taps {
+			sizes = append(sizes, r.taps)
+		}
+	}
+	var lines []string
+	for _, taps := range sizes {
+		ours, ok := byKey[key{"nfdhcpd", taps}]
+		if !ok || ours.best.Rate == 0 {
+			continue
+		}
+		for _, other := range []string{"dnsmasq", "kea-dhcp4"} {
+			if r, ok := byKey[key{other, taps}]; ok && r.best.Rate > 0 {
+				lines = append(lines, fmt.Sprintf("%d TAPs: nfdhcpd/%s drop-free rate = %.2f×, CPU per exchange = %s",
+					taps, other, float64(ours.best.Rate)/float64(r.best.Rate), cpuRatio(ours.best, r.best)))
+			}
+		}
+		for _, null := range []string{"null (raw netlink)", "null (go-nfqueue)"} {
+			if r, ok := byKey[key{null, taps}]; ok && r.best.Rate > 0 {
+				note := ""
+				if r.clientLimited() {
+					note = "; the null rate was limited by perfdhcp, so this is a lower bound"
+				}
+				lines = append(lines, fmt.Sprintf("%d TAPs: %s/nfdhcpd queue input = %.2f× (goal ≤ 2×%s)", taps, null, r.queuedPPS()/ours.queuedPPS(), note))
+			}
+		}
+		if ours.clientLimited() {
+			lines = append(lines, fmt.Sprintf("%d TAPs: nfdhcpd's rate was limited by perfdhcp (it could not send faster), not by nfdhcpd", taps))
+		}
+	}
+	return lines
+}
+
+// cpuRatio compares the CPU per exchange of two trials.
+func cpuRatio(ours, other trial) string {
+	if ours.Done == 0 || other.Done == 0 || ours.CPU == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f×", (ours.CPU/float64(ours.Done))/(other.CPU/float64(other.Done)))
 }

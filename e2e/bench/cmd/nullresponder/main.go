@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,9 +21,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	nfqueue "github.com/florianl/go-nfqueue/v2"
-	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
 func main() {
@@ -48,56 +45,20 @@ func main() {
 }
 
 // run drops every packet of the queue until ctx is done and returns how
-// many it received. The queue is configured as responder.OpenQueue does
-// (copy of the whole packet, fail-open, no ENOBUFS) so that the kernel
-// does the same work for both.
+// many it received. It reads the queue through the daemon's own
+// responder.Queue (go-nfqueue, the same socket options, the same batched
+// drop verdicts), so that the only difference from the daemon is the DHCP
+// work.
 func run(ctx context.Context, num uint16, maxLen uint32, log *slog.Logger) (uint64, error) {
-	nf, err := nfqueue.Open(&nfqueue.Config{
-		NfQueue:      num,
-		MaxPacketLen: 0xffff,
-		MaxQueueLen:  maxLen,
-		Copymode:     nfqueue.NfQnlCopyPacket,
-		Flags:        nfqueue.NfQaCfgFlagFailOpen,
-		AfFamily:     unix.AF_UNSPEC,
-	})
+	q, err := responder.OpenQueue(num, log, responder.WithMaxQueueLen(maxLen))
 	if err != nil {
-		return 0, fmt.Errorf("nullresponder: open queue %d: %w", num, err)
-	}
-	if err := nf.SetOption(netlink.NoENOBUFS, true); err != nil {
-		nf.Close()
-		return 0, fmt.Errorf("nullresponder: queue %d: set NoENOBUFS: %w", num, err)
+		return 0, fmt.Errorf("nullresponder: %w", err)
 	}
 	var count atomic.Uint64
-	qctx, cancel := context.WithCancel(ctx)
-	// The library's loop must see its context end before the socket
-	// closes (see DEPENDENCIES.md).
-	defer nf.Close()
-	defer cancel()
-	onPacket := func(a nfqueue.Attribute) int {
-		if a.PacketID == nil {
-			return 0
-		}
+	log.Info("binding queue", "queue", num)
+	err = q.Run(ctx, func(*responder.Packet) responder.Verdict {
 		count.Add(1)
-		if err := nf.SetVerdict(*a.PacketID, nfqueue.NfDrop); err != nil {
-			log.Error("verdict failed", "error", err)
-		}
-		return 0
-	}
-	onError := func(err error) int {
-		if qctx.Err() != nil {
-			return 1
-		}
-		var opErr *netlink.OpError
-		if errors.Is(err, unix.ENOBUFS) || errors.As(err, &opErr) && opErr.Timeout() {
-			return 0
-		}
-		log.Error("reading queue failed", "error", err)
-		return 0
-	}
-	if err := nf.RegisterWithErrorFunc(qctx, onPacket, onError); err != nil {
-		return 0, fmt.Errorf("nullresponder: bind queue %d: %w", num, err)
-	}
-	log.Info("queue bound", "queue", num)
-	<-ctx.Done()
-	return count.Load(), nil
+		return responder.Drop
+	})
+	return count.Load(), err
 }

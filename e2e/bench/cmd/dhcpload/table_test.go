@@ -1,0 +1,56 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestClientLimited(t *testing.T) {
+	failedWith := func(sent, done, overflows int, why string) row {
+		tr := trial{Rate: 1000, Done: done, ClientOverflows: overflows, Why: why}
+		tr.Res.Discover.Sent = sent
+		return row{failed: tr}
+	}
+	tests := []struct {
+		name string
+		r    row
+		want bool
+	}{
+		{"no failing rate found", row{}, true},
+		{"client could not send", failedWith(3000, 3000, 0, "perfdhcp sent only 3000 of 4000 DISCOVERs"), true},
+		{"losses in the client's socket", failedWith(4000, 3000, 950, "25.00% lost"), true},
+		{"losses elsewhere", failedWith(4000, 3000, 100, "25.00% lost"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.r.clientLimited(); got != tt.want {
+				t.Errorf("clientLimited() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRatioLines(t *testing.T) {
+	at := func(name string, taps, rate int, cpu float64, null bool) row {
+		best := trial{Rate: rate, Pass: true, Done: rate * 4, CPU: cpu}
+		failed := trial{Rate: rate * 2, Done: rate * 4, Why: "50.00% lost"}
+		failed.Res.Discover.Sent = rate * 8
+		return row{server: server{name: name, null: null}, taps: taps, best: best, failed: failed}
+	}
+	rows := []row{
+		at("nfdhcpd", 1, 6000, 2.4, false),
+		at("null (go-nfqueue)", 1, 18000, 1, true),
+		at("dnsmasq", 1, 5000, 4, false),
+		at("nfdhcpd", 200, 6000, 2.4, false),
+		at("dnsmasq", 200, 2000, 4, false),
+	}
+	want := []string{
+		"1 TAPs: nfdhcpd/dnsmasq drop-free rate = 1.20×, CPU per exchange = 0.50×",
+		"1 TAPs: null (go-nfqueue)/nfdhcpd queue input = 1.50× (goal ≤ 2×)",
+		"200 TAPs: nfdhcpd/dnsmasq drop-free rate = 3.00×, CPU per exchange = 0.20×",
+	}
+	if diff := cmp.Diff(want, ratioLines(rows)); diff != "" {
+		t.Errorf("ratioLines (-want +got):\n%s", diff)
+	}
+}

@@ -6,9 +6,9 @@
 #                and a short fuzz smoke run of every fuzz target
 #   make demo    run the daemon in a throw-away namespace and let a VM
 #                namespace obtain a lease with udhcpc (root)
-#   make bench   Go benchmarks of the hot paths, then the load comparison with
-#                dnsmasq, Kea and the null responder and the scale figures
-#                (e2e/bench/run.sh, root)
+#   make bench   Go benchmarks of the hot paths and of the routing module,
+#                then the load comparison with dnsmasq, Kea and the null
+#                responder and the scale figures (e2e/bench/run.sh, root)
 #   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
 #   make deb     build bin/nfdhcpd_VERSION_ARCH.deb (static binary, unit,
 #                config, hooks, examples, man page) with dpkg-deb
@@ -99,8 +99,13 @@ fuzz:
 		done; \
 	done
 
+# The routing benchmark installs 1,000 bindings' state in a namespace: five
+# rounds through netlink and ip -batch, one with an ip command per entry
+# (4,000 of them: a minute).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
+	$(GO) test -run='^$$' -bench='RoutingInstall/(netlink-entries|reconciler-sync|ip-batch)$$' -benchtime=5x ./e2e
+	$(GO) test -run='^$$' -bench='RoutingInstall/ip-per-entry$$' -benchtime=1x ./e2e
 	GO=$(GO) e2e/bench/run.sh $(BENCH_ARGS)
 
 demo: build

@@ -14,6 +14,11 @@
 // through go-nfqueue as the daemon does, and through a bare netlink socket
 // with batch verdicts, the cheapest userspace can be.
 //
+// It measures hosts of several sizes (-taps): besides the loaded TAP, idle
+// TAPs of other VMs that every server is configured for. Where a rate
+// fails, it counts the replies the VM's kernel dropped because perfdhcp's
+// socket was full, which tells the client's losses from the server's.
+//
 // It must run as root; it touches nothing outside its own namespaces.
 package main
 

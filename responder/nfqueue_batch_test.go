@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
@@ -21,31 +18,9 @@ import (
 // none may reach the listener, the accepted one must, and the kernel must
 // hold no packet of the queue afterwards.
 func TestQueueBurstOfDrops(t *testing.T) {
-	l := nfqNewLink(t)
-	const queueNum, burst = 4747, 500
-	nfqRun(t, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
-		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNum))
-	var listener net.PacketConn
-	var conn net.Conn
-	var err error
-	nfqInNS(t, l.Near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer listener.Close()
-	nfqInNS(t, l.Far, func() {
-		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ns, err := netns.GetFromName(l.Near)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	q, err := responder.OpenQueue(queueNum, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)))
+	const burst = 500
+	p := nfqNewPath(t, 4747)
+	q, err := responder.OpenQueue(p.Queue, slog.New(slog.DiscardHandler), responder.WithNetNS(int(p.NS)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,20 +48,20 @@ func TestQueueBurstOfDrops(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("queue not bound within 5s")
 		}
-		conn.Write([]byte("probe"))
+		p.Conn.Write([]byte("probe"))
 	}
 	before := dropped.Load()
 	for i := range burst {
-		if _, err := conn.Write([]byte(fmt.Sprintf("drop-%d", i))); err != nil {
+		if _, err := p.Conn.Write([]byte(fmt.Sprintf("drop-%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := conn.Write([]byte("accept-last")); err != nil {
+	if _, err := p.Conn.Write([]byte("accept-last")); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 100)
-	listener.SetReadDeadline(time.Now().Add(3 * time.Second))
-	n, _, err := listener.ReadFrom(buf)
+	p.Listener.SetReadDeadline(time.Now().Add(3 * time.Second))
+	n, _, err := p.Listener.ReadFrom(buf)
 	if err != nil || string(buf[:n]) != "accept-last" {
 		t.Fatalf("first packet through the queue: %q, %v; want accept-last", buf[:n], err)
 	}
@@ -95,14 +70,14 @@ func TestQueueBurstOfDrops(t *testing.T) {
 	}
 	// Nothing stays queued once the batch timer has run.
 	time.Sleep(50 * time.Millisecond)
-	out, err := exec.Command("ip", "netns", "exec", l.Near, "cat", "/proc/net/netfilter/nfnetlink_queue").Output()
+	out, err := exec.Command("ip", "netns", "exec", p.Near, "cat", "/proc/net/netfilter/nfnetlink_queue").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 2 && f[0] == fmt.Sprint(queueNum) && f[2] != "0" {
-			t.Errorf("queue %d still holds %s packets: %s", queueNum, f[2], line)
+		if len(f) > 2 && f[0] == fmt.Sprint(p.Queue) && f[2] != "0" {
+			t.Errorf("queue %d still holds %s packets: %s", p.Queue, f[2], line)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package responder_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -131,4 +132,41 @@ func nfqInterface(t testing.TB, ns, name string) *net.Interface {
 		t.Fatalf("interface %s in %s: %v", name, ns, err)
 	}
 	return ifi
+}
+
+// An nfqPath is a link whose near end diverts UDP to port 67 into queue
+// Queue: Listener (192.0.2.1:67 in Near) receives what the queue accepts,
+// Conn sends from 192.0.2.2:68 in Far, and NS is Near for
+// responder.WithNetNS. t.Cleanup closes everything.
+type nfqPath struct {
+	nfqLink
+	Queue    uint16
+	Listener net.PacketConn
+	Conn     net.Conn
+	NS       netns.NsHandle
+}
+
+func nfqNewPath(t testing.TB, queue uint16) nfqPath {
+	t.Helper()
+	p := nfqPath{nfqLink: nfqNewLink(t), Queue: queue}
+	nfqRun(t, "ip", "netns", "exec", p.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
+		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queue))
+	var err error
+	nfqInNS(t, p.Near, func() { p.Listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
+	if err != nil {
+		t.Fatalf("listen in %s: %v", p.Near, err)
+	}
+	t.Cleanup(func() { p.Listener.Close() })
+	nfqInNS(t, p.Far, func() {
+		p.Conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
+	})
+	if err != nil {
+		t.Fatalf("dial from %s: %v", p.Far, err)
+	}
+	t.Cleanup(func() { p.Conn.Close() })
+	if p.NS, err = netns.GetFromName(p.Near); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.NS.Close() })
+	return p
 }

@@ -2,9 +2,7 @@ package responder_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -28,27 +26,11 @@ type nfqSeen struct {
 // rule and checks that each reaches the handler with its interfaces and
 // that the verdict decides whether the listening socket gets it.
 func TestQueueVerdicts(t *testing.T) {
-	l := nfqNewLink(t)
 	const queueNum = 4242
-	nfqRun(t, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
-		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNum))
-	near0 := nfqInterface(t, l.Near, "near0")
-	far0 := nfqInterface(t, l.Far, "far0")
-
-	var listener net.PacketConn
-	var err error
-	nfqInNS(t, l.Near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
-	if err != nil {
-		t.Fatalf("listen in %s: %v", l.Near, err)
-	}
-	defer listener.Close()
-
-	ns, err := netns.GetFromName(l.Near)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	q, err := responder.OpenQueue(queueNum, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)))
+	p := nfqNewPath(t, queueNum)
+	near0 := nfqInterface(t, p.Near, "near0")
+	far0 := nfqInterface(t, p.Far, "far0")
+	q, err := responder.OpenQueue(queueNum, slog.New(slog.DiscardHandler), responder.WithNetNS(int(p.NS)))
 	if err != nil {
 		t.Fatalf("OpenQueue: %v", err)
 	}
@@ -58,15 +40,15 @@ func TestQueueVerdicts(t *testing.T) {
 
 	var mu sync.Mutex
 	var seen []nfqSeen
-	handle := func(p *responder.Packet) responder.Verdict {
+	handle := func(pkt *responder.Packet) responder.Verdict {
 		mu.Lock()
 		defer mu.Unlock()
 		// The payload starts at the IPv4 header (20 bytes here), then UDP (8).
-		seen = append(seen, nfqSeen{Payload: string(p.Payload[28:]), InIndex: p.InIndex, PhysInIndex: p.PhysInIndex, HwAddr: p.HwAddr.String()})
-		if strings.HasPrefix(string(p.Payload[28:]), "drop") {
+		seen = append(seen, nfqSeen{Payload: string(pkt.Payload[28:]), InIndex: pkt.InIndex, PhysInIndex: pkt.PhysInIndex, HwAddr: pkt.HwAddr.String()})
+		if strings.HasPrefix(string(pkt.Payload[28:]), "drop") {
 			return responder.Drop
 		}
-		if strings.HasPrefix(string(p.Payload[28:]), "panic") {
+		if strings.HasPrefix(string(pkt.Payload[28:]), "panic") {
 			panic("handler failure")
 		}
 		return responder.Accept
@@ -86,20 +68,11 @@ func TestQueueVerdicts(t *testing.T) {
 		}
 	}()
 
-	var conn net.Conn
-	nfqInNS(t, l.Far, func() {
-		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
-	})
-	if err != nil {
-		t.Fatalf("dial from %s: %v", l.Far, err)
-	}
-	defer conn.Close()
-
 	// Registration is asynchronous to Run's start: resend the first packet
 	// until the handler has seen it, and the queue is surely bound.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := conn.Write([]byte("drop-1")); err != nil {
+		if _, err := p.Conn.Write([]byte("drop-1")); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -114,16 +87,16 @@ func TestQueueVerdicts(t *testing.T) {
 		}
 	}
 	for _, msg := range []string{"panic-2", "accept-3"} {
-		if _, err := conn.Write([]byte(msg)); err != nil {
+		if _, err := p.Conn.Write([]byte(msg)); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	var received []string
 	buf := make([]byte, 1500)
-	listener.SetReadDeadline(time.Now().Add(3 * time.Second))
+	p.Listener.SetReadDeadline(time.Now().Add(3 * time.Second))
 	for {
-		n, _, err := listener.ReadFrom(buf)
+		n, _, err := p.Listener.ReadFrom(buf)
 		if err != nil {
 			t.Fatalf("listener got %q, then: %v", received, err)
 		}
@@ -199,31 +172,8 @@ func TestQueueRunOnce(t *testing.T) {
 // the context ends still gets its verdict: the socket is closed only after
 // the handler returns.
 func TestQueueVerdictDuringShutdown(t *testing.T) {
-	l := nfqNewLink(t)
-	const queueNum = 4545
-	nfqRun(t, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
-		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNum))
-	var listener net.PacketConn
-	var conn net.Conn
-	var err error
-	nfqInNS(t, l.Near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer listener.Close()
-	nfqInNS(t, l.Far, func() {
-		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ns, err := netns.GetFromName(l.Near)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	q, err := responder.OpenQueue(queueNum, slog.New(slog.DiscardHandler), responder.WithNetNS(int(ns)))
+	p := nfqNewPath(t, 4545)
+	q, err := responder.OpenQueue(p.Queue, slog.New(slog.DiscardHandler), responder.WithNetNS(int(p.NS)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +194,7 @@ func TestQueueVerdictDuringShutdown(t *testing.T) {
 	}()
 	// Resend until the queue is bound and the handler holds a packet.
 	for held := false; !held; {
-		conn.Write([]byte("in flight"))
+		p.Conn.Write([]byte("in flight"))
 		select {
 		case <-entered:
 			held = true
@@ -258,8 +208,8 @@ func TestQueueVerdictDuringShutdown(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 	buf := make([]byte, 100)
-	listener.SetReadDeadline(time.Now().Add(2 * time.Second))
-	n, _, err := listener.ReadFrom(buf)
+	p.Listener.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, _, err := p.Listener.ReadFrom(buf)
 	if err != nil || string(buf[:n]) != "in flight" {
 		t.Errorf("packet handled during shutdown: got %q, %v; want it accepted", buf[:n], err)
 	}

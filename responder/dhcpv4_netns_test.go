@@ -2,8 +2,6 @@ package responder_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -18,6 +16,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -32,27 +31,20 @@ type dhcpv4Link struct {
 
 func dhcpv4NewLink(t *testing.T) dhcpv4Link {
 	t.Helper()
-	nfqRequireRoot(t)
-	var b [3]byte
-	rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
+	netnstest.RequireRoot(t)
+	suffix := netnstest.RandomHex(3)
 	l := dhcpv4Link{host: "dhcpv4-host-" + suffix, vm: "dhcpv4-vm-" + suffix, vmIf: "v4vm" + suffix}
 	for _, ns := range []string{l.host, l.vm} {
-		nfqRun(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() {
-			// Clients such as dhcpcd leave helper processes behind: end
-			// them, or they outlive the namespace.
-			exec.Command("sh", "-c", "ip netns pids "+ns+" | xargs -r kill -9").Run()
-			exec.Command("ip", "netns", "del", ns).Run()
-		})
-		nfqRun(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		// NewNamespace also ends the helper processes clients such as
+		// dhcpcd leave behind, which would outlive the namespace.
+		netnstest.NewNamespace(t, ns)
 	}
 	t.Cleanup(func() { os.Remove(filepath.Join("/var/lib/dhcpcd", l.vmIf+".lease")) })
-	nfqRun(t, "ip", "-n", l.host, "link", "add", "near0", "type", "veth", "peer", "name", l.vmIf, "netns", l.vm)
-	nfqRun(t, "ip", "-n", l.vm, "link", "set", l.vmIf, "address", dhcpv4VMMAC.String())
-	nfqRun(t, "ip", "-n", l.host, "link", "set", "near0", "up")
-	nfqRun(t, "ip", "-n", l.vm, "link", "set", l.vmIf, "up")
-	nfqRun(t, "ip", "netns", "exec", l.host, "iptables", "-t", "mangle", "-A", "PREROUTING",
+	netnstest.Run(t, "ip", "-n", l.host, "link", "add", "near0", "type", "veth", "peer", "name", l.vmIf, "netns", l.vm)
+	netnstest.Run(t, "ip", "-n", l.vm, "link", "set", l.vmIf, "address", dhcpv4VMMAC.String())
+	netnstest.Run(t, "ip", "-n", l.host, "link", "set", "near0", "up")
+	netnstest.Run(t, "ip", "-n", l.vm, "link", "set", l.vmIf, "up")
+	netnstest.Run(t, "ip", "netns", "exec", l.host, "iptables", "-t", "mangle", "-A", "PREROUTING",
 		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", "42")
 	return l
 }
@@ -66,7 +58,7 @@ func dhcpv4Serve(t *testing.T, l dhcpv4Link, a *binding.Active, o responder.Opti
 		near0  *net.Interface
 		err    error
 	)
-	nfqInNS(t, l.host, func() {
+	netnstest.InNS(t, l.host, func() {
 		if sender, err = responder.NewSender(); err != nil {
 			return
 		}
@@ -240,7 +232,7 @@ func TestDHCPv4RealClients(t *testing.T) {
 			}
 			l := dhcpv4NewLink(t)
 			if tt.vmAddr != "" {
-				nfqRun(t, "ip", "-n", l.vm, "addr", "add", tt.vmAddr, "dev", l.vmIf)
+				netnstest.Run(t, "ip", "-n", l.vm, "addr", "add", tt.vmAddr, "dev", l.vmIf)
 			}
 			a := dhcpv4Binding()
 			tt.binding(a)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vishvananda/netns"
 
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -22,7 +23,7 @@ import (
 func BenchmarkQueueRoundTrip(b *testing.B) {
 	l := nfqNewLink(b)
 	const queueNum = 4444
-	nfqRun(b, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
+	netnstest.Run(b, "ip", "netns", "exec", l.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
 		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queueNum))
 	ns, err := netns.GetFromName(l.Near)
 	if err != nil {
@@ -42,7 +43,7 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 	defer func() { cancel(); <-done }()
 
 	var conn net.Conn
-	nfqInNS(b, l.Far, func() {
+	netnstest.InNS(b, l.Far, func() {
 		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
 	})
 	if err != nil {
@@ -82,7 +83,7 @@ func BenchmarkSenderSend(b *testing.B) {
 	var near0 *net.Interface
 	var s *responder.PacketSender
 	var err error
-	nfqInNS(b, l.Near, func() {
+	netnstest.InNS(b, l.Near, func() {
 		if near0, err = net.InterfaceByName("near0"); err == nil {
 			s, err = responder.NewSender()
 		}

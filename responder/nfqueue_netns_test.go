@@ -1,44 +1,17 @@
 package responder_test
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
-
-// nfqRequireRoot skips a test that needs root, or fails it under CI=true
-// where a missing prerequisite must not pass silently.
-func nfqRequireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("need root to create network namespaces (CI=true: not skipping)")
-	}
-	t.Skipf("skipping: need root to create network namespaces")
-}
-
-// nfqRun runs a command and fails the test with its output on error.
-func nfqRun(t testing.TB, args ...string) {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") != "true" && strings.Contains(string(out), "not permitted") {
-			t.Skipf("skipping: %s: %s", strings.Join(args, " "), out)
-		}
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
 
 // An nfqLink is two namespaces joined by a veth pair: the daemon side
 // (Near, interface near0, 192.0.2.1) and the VM side (Far, interface
@@ -51,23 +24,19 @@ type nfqLink struct {
 // them.
 func nfqNewLink(t testing.TB) nfqLink {
 	t.Helper()
-	nfqRequireRoot(t)
-	var b [4]byte
-	rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
+	netnstest.RequireRoot(t)
+	suffix := netnstest.RandomHex(4)
 	l := nfqLink{Near: "nfq-daemon-near-" + suffix, Far: "nfq-daemon-far-" + suffix}
 	for _, ns := range []string{l.Near, l.Far} {
-		nfqRun(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-		nfqRun(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		netnstest.NewNamespace(t, ns)
 	}
 	// Created inside Near with its peer moved straight to Far: the root
 	// namespace never sees either end.
-	nfqRun(t, "ip", "-n", l.Near, "link", "add", "near0", "type", "veth", "peer", "name", "far0", "netns", l.Far)
-	nfqRun(t, "ip", "-n", l.Near, "addr", "add", "192.0.2.1/24", "dev", "near0")
-	nfqRun(t, "ip", "-n", l.Far, "addr", "add", "192.0.2.2/24", "dev", "far0")
-	nfqRun(t, "ip", "-n", l.Near, "link", "set", "near0", "up")
-	nfqRun(t, "ip", "-n", l.Far, "link", "set", "far0", "up")
+	netnstest.Run(t, "ip", "-n", l.Near, "link", "add", "near0", "type", "veth", "peer", "name", "far0", "netns", l.Far)
+	netnstest.Run(t, "ip", "-n", l.Near, "addr", "add", "192.0.2.1/24", "dev", "near0")
+	netnstest.Run(t, "ip", "-n", l.Far, "addr", "add", "192.0.2.2/24", "dev", "far0")
+	netnstest.Run(t, "ip", "-n", l.Near, "link", "set", "near0", "up")
+	netnstest.Run(t, "ip", "-n", l.Far, "link", "set", "far0", "up")
 	nfqWaitUp(t, l.Near, "near0")
 	nfqWaitUp(t, l.Far, "far0")
 	return l
@@ -89,45 +58,12 @@ func nfqWaitUp(t testing.TB, ns, dev string) {
 	}
 }
 
-// nfqInNS runs fn on a thread switched into the namespace name: sockets
-// fn creates belong to that namespace for good.
-func nfqInNS(t testing.TB, name string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("get current netns: %v", err)
-	}
-	defer orig.Close()
-	ns, err := netns.GetFromName(name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("open netns %s: %v", name, err)
-	}
-	defer ns.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("enter netns %s: %v", name, err)
-	}
-	defer func() {
-		// A thread that cannot go back stays locked, and dies with its
-		// goroutine instead of serving others in the wrong namespace.
-		if err := netns.Set(orig); err != nil {
-			t.Errorf("restore netns: %v", err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
-}
-
 // nfqInterface returns the interface name inside namespace ns.
 func nfqInterface(t testing.TB, ns, name string) *net.Interface {
 	t.Helper()
 	var ifi *net.Interface
 	var err error
-	nfqInNS(t, ns, func() { ifi, err = net.InterfaceByName(name) })
+	netnstest.InNS(t, ns, func() { ifi, err = net.InterfaceByName(name) })
 	if err != nil {
 		t.Fatalf("interface %s in %s: %v", name, ns, err)
 	}
@@ -149,15 +85,15 @@ type nfqPath struct {
 func nfqNewPath(t testing.TB, queue uint16) nfqPath {
 	t.Helper()
 	p := nfqPath{nfqLink: nfqNewLink(t), Queue: queue}
-	nfqRun(t, "ip", "netns", "exec", p.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
+	netnstest.Run(t, "ip", "netns", "exec", p.Near, "iptables", "-t", "mangle", "-A", "PREROUTING",
 		"-i", "near0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", fmt.Sprint(queue))
 	var err error
-	nfqInNS(t, p.Near, func() { p.Listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
+	netnstest.InNS(t, p.Near, func() { p.Listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
 	if err != nil {
 		t.Fatalf("listen in %s: %v", p.Near, err)
 	}
 	t.Cleanup(func() { p.Listener.Close() })
-	nfqInNS(t, p.Far, func() {
+	netnstest.InNS(t, p.Far, func() {
 		p.Conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -41,14 +42,14 @@ func TestSenderDelivers(t *testing.T) {
 
 	var s *responder.PacketSender
 	var err error
-	nfqInNS(t, l.Near, func() { s, err = responder.NewSender() })
+	netnstest.InNS(t, l.Near, func() { s, err = responder.NewSender() })
 	if err != nil {
 		t.Fatalf("NewSender: %v", err)
 	}
 	defer s.Close()
 
 	var rfd int
-	nfqInNS(t, l.Far, func() {
+	netnstest.InNS(t, l.Far, func() {
 		proto := int(senderHtons(senderTestEtherType))
 		rfd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
 		if err == nil {
@@ -125,7 +126,7 @@ func TestSenderErrors(t *testing.T) {
 	near0 := nfqInterface(t, l.Near, "near0")
 	var s *responder.PacketSender
 	var err error
-	nfqInNS(t, l.Near, func() { s, err = responder.NewSender() })
+	netnstest.InNS(t, l.Near, func() { s, err = responder.NewSender() })
 	if err != nil {
 		t.Fatalf("NewSender: %v", err)
 	}

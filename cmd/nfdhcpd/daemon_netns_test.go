@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -13,82 +10,15 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
-// daemonTestRequireRoot skips without root, except under CI=true where a
-// missing prerequisite fails.
-func daemonTestRequireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("need root to create network namespaces (CI=true: not skipping)")
-	}
-	t.Skipf("skipping: need root to create network namespaces")
-}
-
-func daemonTestRun(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-// daemonTestInNS runs fn on a thread inside namespace name.
-func daemonTestInNS(t *testing.T, name string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.GetFromName(name)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	fn()
-}
-
-// A syncBuffer collects the daemon's log while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitLog waits until the log contains every one of want.
-func waitLog(t *testing.T, log *syncBuffer, want ...string) {
+func waitLog(t *testing.T, log *netnstest.SyncBuffer, want ...string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -110,7 +40,7 @@ func waitLog(t *testing.T, log *syncBuffer, want ...string) {
 // one's accepted), writes its pidfile, dumps bindings on SIGUSR1, reopens
 // a renumbered queue on SIGHUP, and exits 0 on SIGTERM.
 func TestDaemonLifecycle(t *testing.T) {
-	daemonTestRequireRoot(t)
+	netnstest.RequireRoot(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "nfdhcpd")
 	gobin, err := exec.LookPath("go")
@@ -120,19 +50,16 @@ func TestDaemonLifecycle(t *testing.T) {
 	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	var b [4]byte
-	rand.Read(b[:])
-	near, far := "nfd-daemon-near-"+hex.EncodeToString(b[:]), "nfd-daemon-far-"+hex.EncodeToString(b[:])
+	suffix := netnstest.RandomHex(4)
+	near, far := "nfd-daemon-near-"+suffix, "nfd-daemon-far-"+suffix
 	for _, ns := range []string{near, far} {
-		daemonTestRun(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-		daemonTestRun(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		netnstest.NewNamespace(t, ns)
 	}
-	daemonTestRun(t, "ip", "-n", near, "link", "add", "tap0", "type", "veth", "peer", "name", "eth0", "netns", far)
-	daemonTestRun(t, "ip", "-n", near, "addr", "add", "192.0.2.1/24", "dev", "tap0")
-	daemonTestRun(t, "ip", "-n", far, "addr", "add", "192.0.2.2/24", "dev", "eth0")
-	daemonTestRun(t, "ip", "-n", near, "link", "set", "tap0", "up")
-	daemonTestRun(t, "ip", "-n", far, "link", "set", "eth0", "up")
+	netnstest.Run(t, "ip", "-n", near, "link", "add", "tap0", "type", "veth", "peer", "name", "eth0", "netns", far)
+	netnstest.Run(t, "ip", "-n", near, "addr", "add", "192.0.2.1/24", "dev", "tap0")
+	netnstest.Run(t, "ip", "-n", far, "addr", "add", "192.0.2.2/24", "dev", "eth0")
+	netnstest.Run(t, "ip", "-n", near, "link", "set", "tap0", "up")
+	netnstest.Run(t, "ip", "-n", far, "link", "set", "eth0", "up")
 	// A veth drops what is sent before both ends have their carrier.
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		out, _ := exec.Command("ip", "-n", far, "link", "show", "eth0").CombinedOutput()
@@ -145,7 +72,7 @@ func TestDaemonLifecycle(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, q := range []string{"4401", "4402"} {
-		daemonTestRun(t, "ip", "netns", "exec", near, "iptables", "-t", "mangle", "-A", "PREROUTING",
+		netnstest.Run(t, "ip", "netns", "exec", near, "iptables", "-t", "mangle", "-A", "PREROUTING",
 			"-i", "tap0", "-p", "udp", "--dport", "67", "-j", "NFQUEUE", "--queue-num", q, "--queue-bypass")
 	}
 
@@ -167,12 +94,12 @@ func TestDaemonLifecycle(t *testing.T) {
 
 	var listener net.PacketConn
 	var conn net.Conn
-	daemonTestInNS(t, near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
+	netnstest.InNS(t, near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer listener.Close()
-	daemonTestInNS(t, far, func() {
+	netnstest.InNS(t, far, func() {
 		conn, err = net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 68}, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 67})
 	})
 	if err != nil {
@@ -180,7 +107,7 @@ func TestDaemonLifecycle(t *testing.T) {
 	}
 	defer conn.Close()
 
-	var log syncBuffer
+	var log netnstest.SyncBuffer
 	cmd := exec.Command("ip", "netns", "exec", near, bin, "-c", conf, "-d", "-f")
 	cmd.Stderr = &log
 	if err := cmd.Start(); err != nil {

@@ -20,7 +20,7 @@ import (
 // start against the library's full LinkList, on a namespace holding links
 // made before the subscription: every index, name and hardware address.
 func TestNetlinkLinksListsExisting(t *testing.T) {
-	ns := newNamespace(t)
+	_, ns := newNamespace(t)
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		t.Fatalf("netlink handle in the namespace: %v", err)

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -15,52 +14,27 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
-// missingPrerequisite skips the test, or fails it under CI=true where every
-// prerequisite must be present.
-func missingPrerequisite(t *testing.T, format string, args ...any) {
+// newNamespace creates a uniquely named network namespace for the test and
+// returns its name and a handle on it; the calling goroutine stays in its
+// own namespace.
+func newNamespace(t *testing.T) (string, netns.NsHandle) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf("skipping: "+format, args...)
-}
-
-// newNamespace creates a named network namespace for the test and returns
-// its handle; the calling goroutine stays in its own namespace.
-func newNamespace(t *testing.T) netns.NsHandle {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		missingPrerequisite(t, "need root to create a network namespace")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		missingPrerequisite(t, "cannot read the current network namespace: %v", err)
-	}
-	defer orig.Close()
+	netnstest.RequireRoot(t)
 	name := fmt.Sprintf("binding-test-%d-%x", os.Getpid(), rand.Uint32())
-	ns, err := netns.NewNamed(name)
+	netnstest.NewNamespace(t, name)
+	ns, err := netns.GetFromName(name)
 	if err != nil {
-		missingPrerequisite(t, "cannot create a network namespace: %v", err)
+		t.Fatalf("open namespace %s: %v", name, err)
 	}
-	// NewNamed moved this thread into the new namespace: come back.
-	if err := netns.Set(orig); err != nil {
-		t.Fatalf("cannot return to the original namespace: %v", err)
-	}
-	t.Cleanup(func() {
-		ns.Close()
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("delete namespace %s: %v", name, err)
-		}
-	})
-	return ns
+	t.Cleanup(func() { ns.Close() })
+	return name, ns
 }
 
 func TestTableNetlinkLinks(t *testing.T) {
-	ns := newNamespace(t)
+	name, ns := newNamespace(t)
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		t.Fatalf("netlink handle in the namespace: %v", err)
@@ -71,7 +45,7 @@ func TestTableNetlinkLinks(t *testing.T) {
 	writeBinding(t, dir, "tap0", tap0File)
 	writeBinding(t, dir, "tap1", "MAC=52:54:00:00:00:02\nIP=192.0.2.2\nINDEV=br0\n")
 
-	var logs syncBuffer
+	var logs netnstest.SyncBuffer
 	tbl := binding.NewTable(dir, slog.New(slog.NewTextHandler(&logs, nil)), binding.WithNetns(ns))
 	t.Cleanup(func() { t.Logf("Table log:\n%s", logs.String()) })
 	startRun(t, tbl)
@@ -82,32 +56,22 @@ func TestTableNetlinkLinks(t *testing.T) {
 	// addTap creates a persistent TAP in the namespace. TAPs are made with
 	// an ioctl on /dev/net/tun, which acts in the calling thread's namespace,
 	// so the thread visits the test namespace for the call.
-	addTap := func(name string, mac net.HardwareAddr) int {
+	addTap := func(tap string, mac net.HardwareAddr) int {
 		t.Helper()
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		orig, err := netns.Get()
+		var err error
+		netnstest.InNS(t, name, func() {
+			err = h.LinkAdd(&netlink.Tuntap{LinkAttrs: netlink.LinkAttrs{Name: tap}, Mode: netlink.TUNTAP_MODE_TAP})
+		})
 		if err != nil {
-			t.Fatal(err)
+			netnstest.MissingPrerequisite(t, "cannot create TAP %s: %v", tap, err)
 		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			t.Fatal(err)
-		}
-		err = h.LinkAdd(&netlink.Tuntap{LinkAttrs: netlink.LinkAttrs{Name: name}, Mode: netlink.TUNTAP_MODE_TAP})
-		if rerr := netns.Set(orig); rerr != nil {
-			t.Fatalf("cannot return to the original namespace: %v", rerr)
-		}
+		l, err := h.LinkByName(tap)
 		if err != nil {
-			missingPrerequisite(t, "cannot create TAP %s: %v", name, err)
-		}
-		l, err := h.LinkByName(name)
-		if err != nil {
-			t.Fatalf("find %s: %v", name, err)
+			t.Fatalf("find %s: %v", tap, err)
 		}
 		if mac != nil {
 			if err := h.LinkSetHardwareAddr(l, mac); err != nil {
-				t.Fatalf("set the MAC of %s: %v", name, err)
+				t.Fatalf("set the MAC of %s: %v", tap, err)
 			}
 		}
 		return l.Attrs().Index

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // fakeLinks is a LinkSource driven by the test: it keeps a list of links,
@@ -263,7 +264,7 @@ func TestTableFileChanges(t *testing.T) {
 func TestTableBrokenRewriteKeepsBinding(t *testing.T) {
 	dir := t.TempDir()
 	writeBinding(t, dir, "tap0", tap0File)
-	var logs syncBuffer
+	var logs netnstest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	tbl := startTable(t, dir, newFakeLinks(binding.Link{Name: "tap0", Index: 10, MAC: macTap0}), log)
 	before := tbl.Snapshot()
@@ -457,25 +458,6 @@ func TestTableDirectoryMissingAtStart(t *testing.T) {
 	}
 	writeBinding(t, dir, "tap0", tap0File)
 	eventually(t, "binding in the directory created after start", func() bool { return activeIP(tbl, 10) == "192.0.2.1" })
-}
-
-// syncBuffer is a bytes.Buffer safe for the Table's goroutine and the
-// test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestTableDirectorySwappedByRename(t *testing.T) {

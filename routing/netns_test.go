@@ -4,33 +4,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/vishvananda/netns"
 
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
-
-// needRoot skips the test when it cannot create network namespaces,
-// except under CI=true where that is a failure.
-func needRoot(t *testing.T) {
-	t.Helper()
-	reason := ""
-	if os.Geteuid() != 0 {
-		reason = "need root to create network namespaces"
-	} else if _, err := exec.LookPath("ip"); err != nil {
-		reason = "need ip(8) to set up the namespace: " + err.Error()
-	}
-	if reason == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: %s", reason)
-	}
-	t.Skipf("skipping: %s", reason)
-}
 
 // testNetns is a network namespace of the test, deleted at cleanup.
 type testNetns struct {
@@ -41,56 +22,33 @@ type testNetns struct {
 // newTestNetns creates a uniquely named namespace.
 func newTestNetns(t *testing.T) *testNetns {
 	t.Helper()
-	needRoot(t)
+	netnstest.RequireRoot(t)
+	if _, err := exec.LookPath("ip"); err != nil {
+		netnstest.MissingPrerequisite(t, "need ip(8) to set up the namespace: %v", err)
+	}
 	name := fmt.Sprintf("routing-%d-%s", os.Getpid(), strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-"))
 	if len(name) > 60 {
 		name = name[:60]
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
+	netnstest.NewNamespace(t, name)
+	h, err := netns.GetFromName(name)
 	if err != nil {
-		t.Fatalf("current namespace: %v", err)
+		t.Fatalf("open namespace %s: %v", name, err)
 	}
-	defer orig.Close()
-	h, err := netns.NewNamed(name)
-	if err != nil {
-		netns.Set(orig)
-		t.Fatalf("create namespace %s: %v", name, err)
-	}
-	if err := netns.Set(orig); err != nil {
-		t.Fatalf("return to the original namespace: %v", err)
-	}
-	t.Cleanup(func() {
-		h.Close()
-		if err := netns.DeleteNamed(name); err != nil {
-			t.Errorf("delete namespace %s: %v", name, err)
-		}
-	})
-	n := &testNetns{name: name, h: h}
-	n.ip(t, "link set lo up")
-	return n
+	t.Cleanup(func() { h.Close() })
+	return &testNetns{name: name, h: h}
 }
 
 // ip runs ip(8) in the namespace and returns its output.
 func (n *testNetns) ip(t *testing.T, args string) string {
 	t.Helper()
-	return n.run(t, "ip", append([]string{"-n", n.name}, strings.Fields(args)...)...)
+	return netnstest.Run(t, append([]string{"ip", "-n", n.name}, strings.Fields(args)...)...)
 }
 
 // exec runs a command inside the namespace.
 func (n *testNetns) exec(t *testing.T, cmd string, args ...string) string {
 	t.Helper()
-	return n.run(t, "ip", append([]string{"netns", "exec", n.name, cmd}, args...)...)
-}
-
-func (n *testNetns) run(t *testing.T, cmd string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(cmd, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", cmd, strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return netnstest.Run(t, append([]string{"ip", "netns", "exec", n.name, cmd}, args...)...)
 }
 
 // addLink creates a veth pair name/name+"p", both up: a stand-in for a

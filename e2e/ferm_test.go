@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // fermForceExtractEnv, set to "extract", makes fermCommand use the
@@ -27,7 +29,7 @@ func fermCommand(t *testing.T) string {
 	}
 	for _, c := range []string{"apt-get", "dpkg-deb", "perl"} {
 		if _, err := exec.LookPath(c); err != nil {
-			missingPrereq(t, "ferm is not installed and %s, needed to unpack it, is missing: %v", c, err)
+			netnstest.MissingPrerequisite(t, "ferm is not installed and %s, needed to unpack it, is missing: %v", c, err)
 		}
 	}
 	cache, err := os.UserCacheDir()
@@ -55,15 +57,15 @@ func fermCommand(t *testing.T) string {
 	if err != nil {
 		// A fresh system may have no package lists yet.
 		if upd, uerr := exec.Command("apt-get", "update", "-qq").CombinedOutput(); uerr != nil {
-			missingPrereq(t, "ferm is not installed and apt-get update failed: %v\n%s", uerr, upd)
+			netnstest.MissingPrerequisite(t, "ferm is not installed and apt-get update failed: %v\n%s", uerr, upd)
 		}
 		if out, err = fetch(); err != nil {
-			missingPrereq(t, "ferm is not installed and apt-get download ferm failed: %v\n%s", err, out)
+			netnstest.MissingPrerequisite(t, "ferm is not installed and apt-get download ferm failed: %v\n%s", err, out)
 		}
 	}
 	debs, _ := filepath.Glob(filepath.Join(download, "ferm_*.deb"))
 	if len(debs) != 1 {
-		missingPrereq(t, "apt-get download ferm left %d packages in %s:\n%s", len(debs), download, out)
+		netnstest.MissingPrerequisite(t, "apt-get download ferm left %d packages in %s:\n%s", len(debs), download, out)
 	}
 	// Unpack next to the cache entry and rename it into place, so that an
 	// interrupted run never leaves a half-unpacked script behind.
@@ -76,7 +78,7 @@ func fermCommand(t *testing.T) string {
 	}
 	defer os.RemoveAll(tmp)
 	if out, err := exec.Command("dpkg-deb", "-x", debs[0], tmp).CombinedOutput(); err != nil {
-		missingPrereq(t, "dpkg-deb -x %s: %v\n%s", debs[0], err, strings.TrimSpace(string(out)))
+		netnstest.MissingPrerequisite(t, "dpkg-deb -x %s: %v\n%s", debs[0], err, strings.TrimSpace(string(out)))
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "usr", "sbin", "ferm")); err != nil {
 		t.Fatalf("the ferm package holds no usr/sbin/ferm: %v", err)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // binEnv names the environment variable holding the daemon binary under
@@ -178,7 +180,7 @@ func startDaemon(t testing.TB, hv *Netns, conf Config) *Daemon {
 	t.Helper()
 	bin := os.Getenv(binEnv)
 	if bin == "" {
-		missingPrereq(t, "no daemon binary (%s unset)", binEnv)
+		netnstest.MissingPrerequisite(t, "no daemon binary (%s unset)", binEnv)
 	}
 	d := &Daemon{NS: hv, Datapath: conf["general"]["datapath"], done: make(chan struct{})}
 	if err := os.MkdirAll(d.Datapath, 0o755); err != nil {

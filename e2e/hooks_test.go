@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // contribDir is where the shipped hooks and rules live, from e2e/.
@@ -29,11 +30,11 @@ func newHookSetup(t *testing.T) hookSetup {
 	t.Helper()
 	bin := os.Getenv(binEnv)
 	if bin == "" {
-		missingPrereq(t, "no daemon binary (%s unset): need root, or CI=true, to build it", binEnv)
+		netnstest.MissingPrerequisite(t, "no daemon binary (%s unset): need root, or CI=true, to build it", binEnv)
 	}
 	for _, c := range []string{"sh", "awk"} {
 		if _, err := exec.LookPath(c); err != nil {
-			missingPrereq(t, "need command %q: %v", c, err)
+			netnstest.MissingPrerequisite(t, "need command %q: %v", c, err)
 		}
 	}
 	dir := t.TempDir()

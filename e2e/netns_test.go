@@ -2,18 +2,15 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // requirePrereqs skips the test when it cannot run here: not root, or one of
@@ -21,46 +18,26 @@ import (
 // failure instead, so a CI run never passes by skipping.
 func requirePrereqs(t testing.TB, cmds ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		missingPrereq(t, "need root to create network namespaces (euid %d)", os.Geteuid())
-	}
+	netnstest.RequireRoot(t)
 	for _, c := range append([]string{"ip", "iptables-restore", "ip6tables-restore"}, cmds...) {
 		if _, err := exec.LookPath(c); err != nil {
-			missingPrereq(t, "need command %q: %v", c, err)
+			netnstest.MissingPrerequisite(t, "need command %q: %v", c, err)
 		}
 	}
-}
-
-// missingPrereq skips the test, or fails it under CI=true.
-func missingPrereq(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("prerequisite missing under CI=true: %s", msg)
-	}
-	t.Skipf("skipping: %s", msg)
 }
 
 // uniqueSuffix returns a short random hex string that makes namespace names
 // unique across concurrent test runs and engineers.
 func uniqueSuffix(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("e2e: random suffix: %v", err)
-	}
-	return fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(b))
+	return fmt.Sprintf("%d-%s", os.Getpid(), netnstest.RandomHex(3))
 }
 
 // uniqueIfName returns an interface name no other test run uses:
 // "e2e" and 12 random hex digits, within the kernel's 15 bytes.
 func uniqueIfName(t testing.TB) string {
 	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("e2e: random interface name: %v", err)
-	}
-	return "e2e" + hex.EncodeToString(b)
+	return "e2e" + netnstest.RandomHex(6)
 }
 
 // A Netns is a named network namespace created for one test.
@@ -74,23 +51,8 @@ type Netns struct {
 func newNetns(t testing.TB, role string) *Netns {
 	t.Helper()
 	n := &Netns{Name: "nfd-e2e-" + role + "-" + uniqueSuffix(t)}
-	if out, err := exec.Command("ip", "netns", "add", n.Name).CombinedOutput(); err != nil {
-		missingPrereq(t, "cannot create network namespace %s: %v: %s", n.Name, err, out)
-	}
-	t.Cleanup(func() { n.destroy(t) })
-	n.Run(t, "ip", "link", "set", "lo", "up")
+	netnstest.NewNamespace(t, n.Name)
 	return n
-}
-
-// destroy kills the processes left in the namespace and deletes it.
-func (n *Netns) destroy(t testing.TB) {
-	out, _ := exec.Command("ip", "netns", "pids", n.Name).Output()
-	for _, f := range strings.Fields(string(out)) {
-		_ = exec.Command("kill", "-9", f).Run()
-	}
-	if out, err := exec.Command("ip", "netns", "del", n.Name).CombinedOutput(); err != nil {
-		t.Errorf("e2e: delete namespace %s: %v: %s", n.Name, err, out)
-	}
 }
 
 // Command returns a command that runs argv inside the namespace. Helpers
@@ -148,38 +110,11 @@ func (n *Netns) Try(argv ...string) (string, error) {
 // stay in the namespace after the thread switches back, which is how the Go
 // DHCP client lives in a VM namespace.
 func (n *Netns) Do(f func() error) error {
+	// A goroutine of its own: a thread that cannot leave the namespace
+	// stays locked in it and dies with this goroutine, while the caller
+	// goes on in its own namespace.
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("e2e: current namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		target, err := netns.GetFromName(n.Name)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("e2e: open namespace %s: %w", n.Name, err)
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("e2e: enter namespace %s: %w", n.Name, err)
-			return
-		}
-		ferr := f()
-		if err := netns.Set(orig); err != nil {
-			// The thread stays locked, so the runtime discards it when this
-			// goroutine ends instead of reusing a thread in the wrong namespace.
-			errc <- fmt.Errorf("e2e: leave namespace %s: %w", n.Name, err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
+	go func() { errc <- netnstest.Do(n.Name, f) }()
 	return <-errc
 }
 

@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket/layers"
+
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // nfdhcpdBinary returns the daemon binary under test, or skips (fails
@@ -28,7 +30,7 @@ func nfdhcpdBinary(t *testing.T) string {
 	t.Helper()
 	bin := os.Getenv(binEnv)
 	if bin == "" {
-		missingPrereq(t, "no daemon binary (%s unset): need root, or CI=true, to build it", binEnv)
+		netnstest.MissingPrerequisite(t, "no daemon binary (%s unset): need root, or CI=true, to build it", binEnv)
 	}
 	return bin
 }
@@ -589,7 +591,7 @@ func TestCheckCommand(t *testing.T) {
 func TestUnitFileVerifies(t *testing.T) {
 	bin := nfdhcpdBinary(t)
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		missingPrereq(t, "need systemd-analyze: %v", err)
+		netnstest.MissingPrerequisite(t, "need systemd-analyze: %v", err)
 	}
 	unit, err := os.ReadFile(filepath.Join(contribDir, "systemd", "nfdhcpd.service"))
 	if err != nil {

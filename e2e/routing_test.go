@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/gopacket/layers"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
 )
 
 // The routed topology of issue 4 (seed/routed-setup.rst): a LAN segment (a
@@ -96,7 +96,7 @@ func newRoutedTopology(t *testing.T) *routedTopology {
 	t.Helper()
 	requirePrereqs(t, "rdisc6", "nft")
 	if pingCommand() == nil {
-		missingPrereq(t, "need ping or busybox")
+		netnstest.MissingPrerequisite(t, "need ping or busybox")
 	}
 	rt := &routedTopology{lan: newNetns(t, "rt-lan"), router: newNetns(t, "rt-router"), internet: newNetns(t, "rt-inet")}
 	rt.lan.Run(t, "ip", "link", "add", "br0", "type", "bridge")
@@ -328,7 +328,7 @@ func TestRoutedSetup(t *testing.T) {
 
 	t.Run("antispoof drops forwarded packets from another source", func(t *testing.T) {
 		if _, err := exec.LookPath("tcpdump"); err != nil {
-			missingPrereq(t, "need tcpdump: %v", err)
+			netnstest.MissingPrerequisite(t, "need tcpdump: %v", err)
 		}
 		const spoofed = "192.0.2.99"
 		vm1.NS.Run(t, "ip", "addr", "add", spoofed+"/32", "dev", "eth0")
@@ -457,7 +457,7 @@ func seenByRouter(t *testing.T, router, vm *Netns, src string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	dump := router.Command(ctx, "tcpdump", "-i", "eth1", "-n", "-l", "-c", "1", "icmp and src host "+src)
-	var out, errOut lockedBuffer
+	var out, errOut netnstest.SyncBuffer
 	dump.Stdout, dump.Stderr = &out, &errOut
 	if err := dump.Start(); err != nil {
 		t.Fatalf("e2e: tcpdump: %v", err)
@@ -466,24 +466,6 @@ func seenByRouter(t *testing.T, router, vm *Netns, src string) bool {
 	_, _ = vm.Try(append(pingCommand(), "-c", "3", "-i", "0.2", "-W", "1", "-I", src, rtGateway)...)
 	_ = dump.Wait()
 	return strings.Contains(out.String(), "ICMP echo request")
-}
-
-// A lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // kernelState returns the host's rules, routes in table 500 and main,

@@ -63,6 +63,14 @@ type opsStatus struct {
 		Queue, Outcome string
 		Packets        uint64
 	} `json:"counters"`
+	Routing *struct {
+		Role       string    `json:"role"`
+		Syncs      uint64    `json:"syncs"`
+		OpsApplied uint64    `json:"ops_applied"`
+		OpsFailed  uint64    `json:"ops_failed"`
+		LastSync   time.Time `json:"last_sync"`
+		LastError  string    `json:"last_error"`
+	} `json:"routing"`
 }
 
 func (s opsStatus) counter(queue, outcome string) uint64 {

@@ -326,6 +326,21 @@ func TestRoutedSetup(t *testing.T) {
 		}
 	})
 
+	t.Run("status shows the routing module", func(t *testing.T) {
+		socket := rt.vmc[0].Conf["general"]["control_socket"]
+		st := status(t, socket)
+		switch r := st.Routing; {
+		case r == nil:
+			t.Fatalf("status of a vmc host has no routing part")
+		case r.Role != "vmc" || r.Syncs == 0 || r.OpsApplied == 0 || r.OpsFailed != 0 || r.LastSync.IsZero() || r.LastError != "":
+			t.Errorf("routing status = %+v, want role vmc, passes and kernel changes made, none refused, a latest pass without error", *r)
+		}
+		out, errOut, code := runNfdhcpd(t, "status", "-socket", socket)
+		if code != 0 || !strings.Contains(out, "routing: role vmc,") {
+			t.Errorf("nfdhcpd status: exit %d, no routing line:\n%s%s", code, out, errOut)
+		}
+	})
+
 	t.Run("antispoof drops forwarded packets from another source", func(t *testing.T) {
 		if _, err := exec.LookPath("tcpdump"); err != nil {
 			netnstest.MissingPrerequisite(t, "need tcpdump: %v", err)

@@ -1,6 +1,9 @@
 package routing
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats counts what a Reconciler did, for the metrics endpoint. Its
 // methods may be called concurrently with Run. The zero value is ready;
@@ -11,6 +14,14 @@ type Stats struct {
 	syncErrors atomic.Uint64
 	opsApplied atomic.Uint64
 	opsFailed  atomic.Uint64
+	last       atomic.Pointer[SyncResult]
+}
+
+// A SyncResult is how the latest reconcile pass ended: what `nfdhcpd
+// status` shows of the routing module, next to the counters.
+type SyncResult struct {
+	At  time.Time // zero before the first pass
+	Err string    // why the pass failed; empty when it succeeded
 }
 
 // A StatsSnapshot is a copy of the counters of a Stats.
@@ -37,6 +48,17 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	}
 }
 
+// LastSync returns how the latest pass ended.
+func (s *Stats) LastSync() SyncResult {
+	if s == nil {
+		return SyncResult{}
+	}
+	if last := s.last.Load(); last != nil {
+		return *last
+	}
+	return SyncResult{}
+}
+
 // recordSync counts one pass: whether it re-read the kernel, how many ops
 // it applied and how many failed, and whether it failed as a whole.
 func (s *Stats) recordSync(full bool, applied, failed int, err error) {
@@ -49,7 +71,10 @@ func (s *Stats) recordSync(full bool, applied, failed int, err error) {
 	}
 	s.opsApplied.Add(uint64(applied))
 	s.opsFailed.Add(uint64(failed))
+	last := SyncResult{At: time.Now()}
 	if err != nil {
 		s.syncErrors.Add(1)
+		last.Err = err.Error()
 	}
+	s.last.Store(&last)
 }

@@ -2,7 +2,9 @@ package routing_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -72,7 +74,43 @@ func TestStatsCountSyncsAndOps(t *testing.T) {
 	}
 
 	var none *routing.Stats
+	if got := none.LastSync(); !got.At.IsZero() || got.Err != "" {
+		t.Errorf("nil stats: LastSync() = %+v, want the zero result", got)
+	}
 	if diff := cmp.Diff(routing.StatsSnapshot{}, none.Snapshot()); diff != "" {
 		t.Errorf("nil stats (-want +got):\n%s", diff)
+	}
+}
+
+// TestStatsLastSync checks that the latest pass's time and error are kept,
+// and that a pass that succeeds clears the error of the one before.
+func TestStatsLastSync(t *testing.T) {
+	cfg := vmcConfig()
+	snap := snapshot(vm("tap1", 11, "52:54:00:00:00:01", "192.0.2.10", false))
+	k := newFakeKernel()
+	stats := &routing.Stats{}
+	r := routing.NewReconciler(cfg, k, routing.Options{Stats: stats})
+	if got := stats.LastSync(); !got.At.IsZero() {
+		t.Fatalf("LastSync() before any pass = %+v, want a zero time", got)
+	}
+
+	before := time.Now()
+	r.Invalidate()
+	k.failObserve = errors.New("netlink gone")
+	if err := r.Sync(snap); err == nil {
+		t.Fatal("sync succeeded with an unreadable kernel")
+	}
+	failed := stats.LastSync()
+	if failed.At.Before(before) || !strings.Contains(failed.Err, "netlink gone") {
+		t.Errorf("after a failed pass LastSync() = %+v, want a time after %v and the kernel's error", failed, before)
+	}
+
+	k.failObserve = nil
+	if err := r.Sync(snap); err != nil {
+		t.Fatal(err)
+	}
+	ok := stats.LastSync()
+	if ok.Err != "" || ok.At.Before(failed.At) {
+		t.Errorf("after a good pass LastSync() = %+v, want no error and a time not before %v", ok, failed.At)
 	}
 }

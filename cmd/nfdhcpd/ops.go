@@ -25,6 +25,9 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 		r := newStatusReport(d.table.Status(), &d.resp.Stats)
 		r.Version, r.PID, r.Started = version(), os.Getpid(), started
 		r.Config, r.Datapath = d.configPath, general.DataPath
+		if d.cfg.Routing.Enable {
+			r.Routing = newRoutingReport(d.cfg.Routing.Role, &d.routingStats)
+		}
 		return r
 	}
 	src := metricsSources{

@@ -108,7 +108,11 @@ func printStatus(w io.Writer, r statusReport) error {
 	for _, s := range bindingStates() {
 		states = append(states, fmt.Sprintf("%d %s", r.BindingsN[s.String()], s))
 	}
-	fmt.Fprintf(tw, "bindings: %s\n\n", strings.Join(states, ", "))
+	fmt.Fprintf(tw, "bindings: %s\n", strings.Join(states, ", "))
+	if r.Routing != nil {
+		fmt.Fprintf(tw, "routing: %s\n", routingLine(*r.Routing, time.Now()))
+	}
+	fmt.Fprintln(tw)
 
 	fmt.Fprintln(tw, "TAP\tSTATE\tINDEV\tMAC\tIP\tIPV6\tHOSTNAME\tREASON")
 	for _, b := range r.Bindings {
@@ -134,6 +138,27 @@ func printStatus(w io.Writer, r statusReport) error {
 		fmt.Fprintf(tw, "%s\t%s\n", q, strings.Join(rows[q], "\t"))
 	}
 	return tw.Flush()
+}
+
+// routingLine sums up the routing module on one line: role, passes,
+// kernel changes, and how long ago the latest pass ended and how.
+func routingLine(r routingReport, now time.Time) string {
+	line := fmt.Sprintf("role %s, %d passes (%d full, %d failed), %d kernel changes made, %d refused",
+		r.Role, r.Syncs, r.FullSyncs, r.SyncErrors, r.OpsApplied, r.OpsFailed)
+	switch {
+	case r.LastSync.IsZero():
+		return line + ", no pass yet"
+	case r.LastError != "":
+		// A failed pass joins one error per refused change: the first
+		// says what is wrong, the daemon's log has the others.
+		first, _, more := strings.Cut(r.LastError, "\n")
+		if more {
+			first += " (and more, see the log)"
+		}
+		return fmt.Sprintf("%s, latest pass %s ago failed: %s", line, now.Sub(r.LastSync).Round(time.Second), first)
+	default:
+		return fmt.Sprintf("%s, latest pass %s ago", line, now.Sub(r.LastSync).Round(time.Second))
+	}
 }
 
 func dash(s string) string {

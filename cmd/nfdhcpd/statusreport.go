@@ -5,6 +5,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/responder"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // A statusReport is what the control socket's /status answers with, as
@@ -19,6 +20,32 @@ type statusReport struct {
 	Bindings  []bindingReport `json:"bindings"`
 	BindingsN map[string]int  `json:"bindings_by_state"`
 	Counters  []counterReport `json:"counters"`
+	// Routing is absent when the routing module is off.
+	Routing *routingReport `json:"routing,omitempty"`
+}
+
+// A routingReport is the routing module's state: its role, what its
+// reconcile passes did, and how the latest one ended.
+type routingReport struct {
+	Role       string    `json:"role"`
+	Syncs      uint64    `json:"syncs"`
+	FullSyncs  uint64    `json:"full_syncs"`
+	SyncErrors uint64    `json:"sync_errors"`
+	OpsApplied uint64    `json:"ops_applied"`
+	OpsFailed  uint64    `json:"ops_failed"`
+	LastSync   time.Time `json:"last_sync,omitzero"`
+	LastError  string    `json:"last_error,omitempty"`
+}
+
+// newRoutingReport reads the routing module's counters and latest pass.
+func newRoutingReport(role RoutingRole, stats *routing.Stats) *routingReport {
+	c, last := stats.Snapshot(), stats.LastSync()
+	return &routingReport{
+		Role:  string(role),
+		Syncs: c.Syncs, FullSyncs: c.FullSyncs, SyncErrors: c.SyncErrors,
+		OpsApplied: c.OpsApplied, OpsFailed: c.OpsFailed,
+		LastSync: last.At, LastError: last.Err,
+	}
 }
 
 // A bindingReport is one binding file in the status.

@@ -52,12 +52,12 @@ func newMetricsHandler(src metricsSources, log *slog.Logger) http.Handler {
 type daemonCollector struct {
 	src metricsSources
 
-	buildInfo, startTime, packets, bindings   *prometheus.Desc
-	requests, replies, latency                *prometheus.Desc
-	overflows, kernelDropped, kernelUserDrops *prometheus.Desc
-	kernelWaiting                             *prometheus.Desc
-	routingSyncs, routingFull, routingErrors  *prometheus.Desc
-	routingOps                                *prometheus.Desc
+	buildInfo, startTime, packets, bindings        *prometheus.Desc
+	requests, replies, latency                     *prometheus.Desc
+	overflows, kernelDropped, kernelUserDrops      *prometheus.Desc
+	kernelWaiting                                  *prometheus.Desc
+	routingSyncs, routingFull, routingErrors       *prometheus.Desc
+	routingOps, routingLastSync, routingLastFailed *prometheus.Desc
 }
 
 func newDaemonCollector(src metricsSources) *daemonCollector {
@@ -87,6 +87,9 @@ func newDaemonCollector(src metricsSources) *daemonCollector {
 		routingFull:   d("routing_full_syncs_total", "Routing reconcile passes that re-read the kernel's state."),
 		routingErrors: d("routing_sync_errors_total", "Routing reconcile passes that failed (they are retried as full syncs)."),
 		routingOps:    d("routing_ops_total", "Kernel changes made by the routing module, by result (applied, failed).", "result"),
+		routingLastSync: d("routing_last_sync_timestamp_seconds",
+			"End of the routing module's latest reconcile pass since the Unix epoch, in seconds (absent before the first)."),
+		routingLastFailed: d("routing_last_sync_failed", "1 when the routing module's latest reconcile pass failed, else 0."),
 	}
 }
 
@@ -95,7 +98,7 @@ func (c *daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.buildInfo, c.startTime, c.packets, c.bindings, c.requests, c.replies, c.latency,
 		c.overflows, c.kernelDropped, c.kernelUserDrops, c.kernelWaiting,
-		c.routingSyncs, c.routingFull, c.routingErrors, c.routingOps,
+		c.routingSyncs, c.routingFull, c.routingErrors, c.routingOps, c.routingLastSync, c.routingLastFailed,
 	} {
 		ch <- d
 	}
@@ -139,6 +142,16 @@ func (c *daemonCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.routingErrors, s.SyncErrors)
 		counter(c.routingOps, s.OpsApplied, "applied")
 		counter(c.routingOps, s.OpsFailed, "failed")
+	}
+	// An alert on "routing has not converged" needs the latest pass's
+	// time and result, not only the counters.
+	if rr := r.Routing; rr != nil && !rr.LastSync.IsZero() {
+		gauge(c.routingLastSync, float64(rr.LastSync.UnixNano())/1e9)
+		failed := 0.0
+		if rr.LastError != "" {
+			failed = 1
+		}
+		gauge(c.routingLastFailed, failed)
 	}
 }
 

@@ -115,6 +115,7 @@ func TestMetricsEndpoint(t *testing.T) {
 				{Name: "tap3", State: binding.StateInvalid, Reason: "bad IP"},
 			}, &resp.Stats)
 			r.Version, r.Started = "1.2.3", started
+			r.Routing = &routingReport{Role: "vmc", LastSync: time.Unix(1_700_000_100, 0), LastError: "route add: busy"}
 			return r
 		},
 		stats:        &resp.Stats,
@@ -150,6 +151,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`nfdhcpd_routing_syncs_total`:                                               0,
 		`nfdhcpd_routing_ops_total{result="applied"}`:                               0,
 		`nfdhcpd_routing_ops_total{result="failed"}`:                                0,
+		`nfdhcpd_routing_last_sync_timestamp_seconds`:                               1_700_000_100,
+		`nfdhcpd_routing_last_sync_failed`:                                          1,
 	}
 	picked := map[string]float64{}
 	for series := range want {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
@@ -42,7 +43,7 @@ func runDaemonCommand(args []string, stdout, stderr io.Writer) error {
 type daemon struct {
 	log        *slog.Logger
 	configPath string
-	cfg        *Config
+	cfg        *config.Config
 	table      *binding.Table
 	resp       *responder.Responder
 	queues     *queueSet
@@ -54,7 +55,7 @@ type daemon struct {
 
 // runDaemon loads the configuration and serves until ctx is done.
 func runDaemon(ctx context.Context, configPath string, log *slog.Logger) error {
-	cfg, err := LoadConfig(configPath, log)
+	cfg, err := config.Load(configPath, log)
 	if err != nil {
 		return err
 	}
@@ -174,7 +175,7 @@ type raLoop struct {
 
 // applyRA starts or stops the periodic RAs: they run when IPv6 is on and
 // ra_period is not 0.
-func (d *daemon) applyRA(ctx context.Context, cfg *Config) {
+func (d *daemon) applyRA(ctx context.Context, cfg *config.Config) {
 	want := cfg.IPv6.Enable && cfg.IPv6.RAPeriod > 0
 	if want == (d.ra != nil) {
 		return

@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // reload applies SIGHUP: it reads the configuration again and applies
@@ -15,7 +16,7 @@ import (
 // the log and keep their running value.
 func (d *daemon) reload(ctx context.Context) {
 	d.log.Info("reloading configuration", "config", d.configPath)
-	cfg, err := LoadConfig(d.configPath, d.log)
+	cfg, err := config.Load(d.configPath, d.log)
 	if err != nil {
 		d.log.Error("reload failed, keeping the running configuration", "error", err)
 		d.table.Rescan()

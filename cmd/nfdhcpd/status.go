@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // runStatus implements `nfdhcpd status [-c FILE] [-socket PATH] [-json]`:
@@ -22,7 +24,7 @@ import (
 func runStatus(args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("status", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	configPath := flags.String("c", DefaultConfigPath, "configuration `file` naming the control socket")
+	configPath := flags.String("c", config.DefaultPath, "configuration `file` naming the control socket")
 	socket := flags.String("socket", "", "control socket `path` (default: [general] control_socket of the configuration)")
 	asJSON := flags.Bool("json", false, "print the daemon's JSON answer as it is")
 	flags.Usage = func() {
@@ -62,10 +64,10 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 // configuredSocket returns the control socket of the configuration at path
 // (the default one when the default configuration does not exist).
 func configuredSocket(path string, explicit bool) (string, error) {
-	cfg, err := LoadConfig(path, slog.New(slog.DiscardHandler))
+	cfg, err := config.Load(path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
-			return DefaultControlSocket, nil
+			return config.DefaultControlSocket, nil
 		}
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
@@ -38,7 +39,7 @@ type routingReport struct {
 }
 
 // newRoutingReport reads the routing module's counters and latest pass.
-func newRoutingReport(role RoutingRole, stats *routing.Stats) *routingReport {
+func newRoutingReport(role config.Role, stats *routing.Stats) *routingReport {
 	c, last := stats.Snapshot(), stats.LastSync()
 	return &routingReport{
 		Role:  string(role),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
+	"github.com/nfdhcpd/nfdhcpd/control"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
@@ -49,7 +50,7 @@ type daemon struct {
 	queues     *queueSet
 	ra         *raLoop
 	// openQueues and routingStats are read by the metrics endpoint.
-	openQueues   queueRegistry
+	openQueues   control.QueueRegistry
 	routingStats routing.Stats
 }
 
@@ -98,7 +99,7 @@ func (d *daemon) openQueue(num uint16) (responder.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.openQueues.add(q)
+	d.openQueues.Add(q)
 	return q, nil
 }
 

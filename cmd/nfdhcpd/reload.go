@@ -6,6 +6,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
+	"github.com/nfdhcpd/nfdhcpd/control"
 )
 
 // reload applies SIGHUP: it reads the configuration again and applies
@@ -68,7 +69,7 @@ func (d *daemon) dump() {
 	}
 	for _, q := range d.cfg.Queues() {
 		attrs := []any{"QUEUE", q.Num, "kind", q.Kind.String()}
-		for _, o := range outcomes() {
+		for _, o := range control.Outcomes() {
 			attrs = append(attrs, o.String(), d.resp.Stats.Get(q.Kind, o))
 		}
 		d.log.Info("queue counters", attrs...)

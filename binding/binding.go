@@ -37,10 +37,14 @@ type Binding struct {
 	Table   string
 	Uplink  string
 	Uplink6 string
+
+	// Addresses are the extra addresses and prefixes (addresses.go).
+	Addresses
 }
 
 // HasIPv4 reports whether the binding hands out an IPv4 address.
 func (b *Binding) HasIPv4() bool { return b.IP.IsValid() }
 
 // HasIPv6 reports whether the binding has an IPv6 prefix to advertise.
-func (b *Binding) HasIPv6() bool { return b.Subnet6.IsValid() }
+// A PREFIX6 of its own counts as well.
+func (b *Binding) HasIPv6() bool { return b.Subnet6.IsValid() || b.Prefix6.IsValid() }

@@ -152,6 +152,9 @@ func (f *fileValues) binding() (Binding, error) {
 			return Binding{}, f.invalid(keyMTU, v, fmt.Sprintf("want %d..%d", low, maxMTU))
 		}
 	}
+	if err := f.addresses(&b); err != nil {
+		return Binding{}, err
+	}
 	return b, nil
 }
 

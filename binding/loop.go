@@ -50,6 +50,12 @@ type loop struct {
 	dirtyNames map[string]struct{}
 	rebuildAll bool
 
+	// claims index the addresses of the good bindings; refusedFor holds,
+	// for each file refused because it overlaps another, that other file,
+	// so that the refused one is read again when the other lets go.
+	claims     *Claims
+	refusedFor map[string]string
+
 	// afterRename is set when the previous directory event was a rename
 	// away: inotify reports the two halves of a rename back to back, so a
 	// Create right after it is a file renamed into place.
@@ -77,6 +83,8 @@ func newLoop(t *Table, w *fsnotify.Watcher) *loop {
 		indevUsers:  make(map[string]map[string]struct{}),
 		active:      make(map[string]*Active),
 		dirtyNames:  make(map[string]struct{}),
+		claims:      NewClaims(),
+		refusedFor:  make(map[string]string),
 		linkBackoff: linkRetryMin,
 		debounce:    stoppedTimer(),
 		dirRetry:    stoppedTimer(),
@@ -231,8 +239,14 @@ func (l *loop) read(name string) (b *Binding, gone bool, err error) {
 	return &parsed, false, nil
 }
 
-// set records a file that parsed.
+// set records a file that parsed, unless it claims addresses another
+// binding owns: the later file is refused, the first keeps working.
 func (l *loop) set(name string, b *Binding) {
+	if err := l.claims.Check(b); err != nil {
+		l.refuseOverlap(name, err)
+		return
+	}
+	delete(l.refusedFor, name)
 	f := l.files[name]
 	switch {
 	case f == nil || f.good == nil:
@@ -253,7 +267,33 @@ func (l *loop) set(name string, b *Binding) {
 	}
 	l.addIndevUser(b.Indev, name)
 	f.good, f.err = b, nil
+	l.claims.Set(b)
 	l.markDirty(name)
+	l.retryRefused(name)
+}
+
+// refuseOverlap records a file refused because it overlaps another
+// binding; like an invalid file, it keeps its previous good binding.
+func (l *loop) refuseOverlap(name string, err error) {
+	if oe, ok := err.(*OverlapError); ok {
+		l.refusedFor[name] = oe.Other
+		if f := l.files[name]; f == nil || f.err == nil || f.err.Error() != err.Error() {
+			l.t.log.Warn("binding: file refused: its addresses overlap another binding's",
+				"BINDING_FILE", l.path(name), "OTHER_FILE", l.path(oe.Other), "error", err)
+		}
+	}
+	l.fail(name, err)
+}
+
+// retryRefused reads again the files refused because they overlapped the
+// binding called name, which changed or went away.
+func (l *loop) retryRefused(name string) {
+	for refused, other := range l.refusedFor {
+		if other == name {
+			delete(l.refusedFor, refused)
+			l.load(refused)
+		}
+	}
 }
 
 // fail records a file that does not parse. A previous good binding stays:
@@ -284,10 +324,13 @@ func (l *loop) remove(name string) {
 		return
 	}
 	delete(l.files, name)
+	delete(l.refusedFor, name)
 	l.markDirty(name)
 	if f.good != nil {
 		l.dropIndevUser(f.good.Indev, name)
 		l.logBinding("binding: removed", f.good)
+		l.claims.Remove(name)
+		l.retryRefused(name)
 	}
 }
 
@@ -426,7 +469,8 @@ func equalBindings(a, b *Binding) bool {
 		a.IP == b.IP && a.Hostname == b.Hostname && a.Subnet == b.Subnet && a.Gateway == b.Gateway &&
 		a.Subnet6 == b.Subnet6 && a.Gateway6 == b.Gateway6 && a.EUI64 == b.EUI64 &&
 		a.Private == b.Private && a.MACSpoof == b.MACSpoof && a.MTU == b.MTU && a.Tags == b.Tags &&
-		a.Table == b.Table && a.Uplink == b.Uplink && a.Uplink6 == b.Uplink6
+		a.Table == b.Table && a.Uplink == b.Uplink && a.Uplink6 == b.Uplink6 &&
+		a.Addresses.Equal(&b.Addresses)
 }
 
 func joinReasons(a, b string) string {

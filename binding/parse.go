@@ -163,6 +163,8 @@ type located struct {
 type fileValues struct {
 	name   string
 	values [numKeys]located // by keyIndex; line 0 means unset
+	// addrValues holds the keys of addresses.go, by addressKeyIndex.
+	addrValues [numAddrKeys]located
 }
 
 // get returns the value of the understood key, if the file set it.
@@ -180,6 +182,11 @@ func (f *fileValues) addLine(lineNo int, line string) error {
 		return fmt.Errorf("binding: %s:%d: %w", f.name, lineNo, err)
 	}
 	i := keyIndex(key)
+	if ok && i < 0 {
+		if j := addressKeyIndex(key); j >= 0 {
+			f.setAddress(j, lineNo, value)
+		}
+	}
 	if !ok || i < 0 {
 		return nil
 	}

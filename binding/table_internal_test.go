@@ -128,6 +128,8 @@ func TestEqualBindingsCoversEveryField(t *testing.T) {
 			f.Index(0).SetUint(f.Index(0).Uint() + 2)
 		default:
 			switch f.Interface().(type) {
+			case Addresses:
+				continue // TestEqualBindingsCoversAddresses
 			case interface{ IsValid() bool }:
 				if typ.Field(i).Type.Name() == "Prefix" {
 					f.Set(reflect.ValueOf(mustPrefix("2001:db8::/64")))

@@ -51,6 +51,7 @@ func (b *Binding) Values() map[string]string {
 	put(keyTable, b.Table)
 	put(keyUplink, b.Uplink)
 	put(keyUplink6, b.Uplink6)
+	b.Addresses.values(put)
 	return v
 }
 
@@ -94,7 +95,10 @@ func keyRank(key string) int {
 	if i := slices.Index(knownKeys(), key); i >= 0 {
 		return i
 	}
-	return len(knownKeys())
+	if i := addressKeyIndex(key); i >= 0 {
+		return len(knownKeys()) + i
+	}
+	return len(knownKeys()) + numAddrKeys
 }
 
 // shellQuote leaves a value made only of characters no shell treats

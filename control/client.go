@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
 )
 
 // Fetch asks the daemon serving the control socket at socket for its
@@ -57,6 +59,7 @@ func Print(w io.Writer, r Report) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			b.Name, b.State, dash(b.Indev), dash(b.MAC), dash(b.IP), dash(b.IP6), dash(b.Hostname), b.Reason)
 	}
+	printAddresses(tw, r.Bindings)
 
 	fmt.Fprintln(tw)
 	header := []string{"QUEUE"}
@@ -104,4 +107,27 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printAddresses lists the extra addresses and prefixes of the bindings
+// that have any, one line per binding under the table.
+func printAddresses(w io.Writer, bs []BindingReport) {
+	header := false
+	for _, b := range bs {
+		if len(b.Addresses) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w)
+			fmt.Fprintln(w, "TAP\tADDRESSES")
+			header = true
+		}
+		var kv []string
+		for _, k := range binding.AddressKeys() {
+			if v, ok := b.Addresses[k]; ok {
+				kv = append(kv, k+"="+v)
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\n", b.Name, strings.Join(kv, " "))
+	}
 }

@@ -60,6 +60,9 @@ type BindingReport struct {
 	IP6      string `json:"ip6,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
 	File     string `json:"file"`
+	// Addresses holds the address keys the binding sets (IPS, IPS6,
+	// ROUTED4, ROUTED6, DELEGATED6, PREFIX6), as in its file.
+	Addresses map[string]string `json:"addresses,omitempty"`
 }
 
 // A CounterReport is how many packets of one queue ended one way.
@@ -108,6 +111,7 @@ func NewReport(statuses []binding.Status, stats *responder.Stats) Report {
 				b.IP6 = s.Binding.EUI64.String()
 			}
 			b.Hostname = s.Binding.Hostname
+			b.Addresses = addressValues(s.Binding)
 		}
 		r.Bindings = append(r.Bindings, b)
 		r.BindingsN[b.State]++
@@ -118,4 +122,19 @@ func NewReport(statuses []binding.Status, stats *responder.Stats) Report {
 		}
 	}
 	return r
+}
+
+// addressValues returns the address keys b sets, nil when none.
+func addressValues(b *binding.Binding) map[string]string {
+	if b.Addresses.IsZero() {
+		return nil
+	}
+	all := b.Values()
+	out := map[string]string{}
+	for _, k := range binding.AddressKeys() {
+		if v, ok := all[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -56,8 +56,17 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	problems := 0
+	claims := binding.NewClaims()
 	for _, path := range files {
-		if _, err := binding.ParseFile(path); err != nil {
+		b, err := binding.ParseFile(path)
+		if err == nil {
+			// As the daemon does: the later file overlapping an earlier
+			// one's addresses is refused.
+			if err = claims.Check(&b); err == nil {
+				claims.Set(&b)
+			}
+		}
+		if err != nil {
 			fmt.Fprintf(stdout, "%s: %v\n", path, err)
 			problems++
 		}

@@ -174,10 +174,9 @@ func perBinding(s *State, cfg *Config, b *binding.Binding) error {
 			s.Announce = append(s.Announce, Announcement{Addr: b.EUI64, Dev: up6, Route: route})
 		}
 	}
+	perBindingAddresses(s, b, table, tap, up, up6)
 	if cfg.Antispoof {
-		s.Filter.Antispoof = append(s.Filter.Antispoof,
-			Antispoof{Dev: tap, Source: b.IP},
-			Antispoof{Dev: tap, V6: true, Source: b.EUI64})
+		s.Filter.Antispoof = append(s.Filter.Antispoof, antispoofOf(tap, b)...)
 	}
 	return nil
 }

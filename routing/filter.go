@@ -29,17 +29,30 @@ func (a ARPSender) String() string {
 
 // An Antispoof drops the packets forwarded from Dev in one address family
 // whose source is not Source. An invalid Source drops every forwarded
-// packet of that family (the VM has no address in it).
+// packet of that family (the VM has no address in it). When Sources is
+// set, it replaces Source: the allowed addresses and prefixes go into an
+// nftables set of the TAP, matched by one rule.
 type Antispoof struct {
-	Dev    string
-	V6     bool
-	Source netip.Addr
+	Dev     string
+	V6      bool
+	Source  netip.Addr
+	Sources []netip.Prefix
 }
 
 func (a Antispoof) String() string {
 	family := "ip"
 	if a.V6 {
 		family = "ip6"
+	}
+	if len(a.Sources) > 0 {
+		elems := make([]string, len(a.Sources))
+		for i, p := range a.Sources {
+			elems[i] = p.String()
+			if p.IsSingleIP() {
+				elems[i] = p.Addr().String()
+			}
+		}
+		return fmt.Sprintf("forward iifname %s %s saddr != @%s { %s } drop", a.Dev, family, a.setName(), strings.Join(elems, ", "))
 	}
 	if !a.Source.IsValid() {
 		return fmt.Sprintf("forward iifname %s %s drop", a.Dev, family)
@@ -99,7 +112,16 @@ func (f *Filter) normalize() {
 	slices.SortFunc(f.ARPSenders, func(a, b ARPSender) int { return byString(a, b) })
 	f.ARPSenders = slices.Compact(f.ARPSenders)
 	slices.SortFunc(f.Antispoof, func(a, b Antispoof) int { return byString(a, b) })
-	f.Antispoof = slices.Compact(f.Antispoof)
+	f.Antispoof = slices.CompactFunc(f.Antispoof, func(a, b Antispoof) bool { return a.String() == b.String() })
 	slices.SortFunc(f.Masquerade, func(a, b Masquerade) int { return byString(a, b) })
 	f.Masquerade = slices.Compact(f.Masquerade)
+}
+
+// setName names the nftables set of an Antispoof with Sources: one per TAP
+// and family.
+func (a Antispoof) setName() string {
+	if a.V6 {
+		return "src6_" + a.Dev
+	}
+	return "src4_" + a.Dev
 }

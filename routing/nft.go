@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -46,6 +47,11 @@ func nftFilterRules(c *nftables.Conn, f *Filter) {
 			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept,
 		})
 		for _, a := range f.Antispoof {
+			if len(a.Sources) > 0 {
+				set := addSourceSet(c, inet, a)
+				c.AddRule(&nftables.Rule{Table: inet, Chain: fwd, Exprs: antispoofSetExprs(a, set)})
+				continue
+			}
 			c.AddRule(&nftables.Rule{Table: inet, Chain: fwd, Exprs: antispoofExprs(a)})
 		}
 	}
@@ -119,6 +125,78 @@ func antispoofExprs(a Antispoof) []expr.Any {
 	return append(exprs, &expr.Verdict{Kind: expr.VerdictDrop})
 }
 
+// addSourceSet queues the interval set of a's sources: `set src4_DEV {
+// type ipv4_addr; flags interval; elements = { … } }` (or ipv6_addr).
+func addSourceSet(c *nftables.Conn, t *nftables.Table, a Antispoof) *nftables.Set {
+	set := &nftables.Set{Table: t, Name: a.setName(), KeyType: nftables.TypeIPAddr, Interval: true}
+	if a.V6 {
+		set.KeyType = nftables.TypeIP6Addr
+	}
+	var elems []nftables.SetElement
+	for _, r := range mergedRanges(a.Sources) {
+		elems = append(elems, nftables.SetElement{Key: r.from.AsSlice()})
+		if r.to.IsValid() {
+			elems = append(elems, nftables.SetElement{Key: r.to.AsSlice(), IntervalEnd: true})
+		}
+	}
+	// AddSet fails only for a set without a table or name.
+	_ = c.AddSet(set, elems)
+	return set
+}
+
+// An addrRange is [from, to); an invalid to means up to the end of the
+// address space.
+type addrRange struct{ from, to netip.Addr }
+
+// mergedRanges turns prefixes into sorted ranges, merging those that
+// overlap or touch: the kernel refuses overlapping interval elements.
+func mergedRanges(ps []netip.Prefix) []addrRange {
+	rs := make([]addrRange, 0, len(ps))
+	for _, p := range ps {
+		rs = append(rs, addrRange{from: p.Masked().Addr(), to: lastAddr(p).Next()})
+	}
+	slices.SortFunc(rs, func(a, b addrRange) int { return a.from.Compare(b.from) })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && (!out[n-1].to.IsValid() || out[n-1].to.Compare(r.from) >= 0) {
+			if out[n-1].to.IsValid() && (!r.to.IsValid() || r.to.Compare(out[n-1].to) > 0) {
+				out[n-1].to = r.to
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// lastAddr returns the highest address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// antispoofSetExprs is `iifname DEV meta nfproto ipv4 ip saddr != @SET
+// drop` (or ip6).
+func antispoofSetExprs(a Antispoof, set *nftables.Set) []expr.Any {
+	exprs := matchIfname(expr.MetaKeyIIFNAME, a.Dev)
+	offset, length := uint32(12), uint32(4)
+	proto := byte(unix.NFPROTO_IPV4)
+	if a.V6 {
+		offset, length = 8, 16
+		proto = unix.NFPROTO_IPV6
+	}
+	exprs = append(exprs, matchNFProto(proto)...)
+	return append(exprs,
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: length},
+		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID, Invert: true},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	)
+}
+
 // masqueradeExprs is `meta nfproto ipv4 ip saddr SUBNET oifname DEV masquerade`.
 func masqueradeExprs(m Masquerade) []expr.Any {
 	exprs := matchNFProto(unix.NFPROTO_IPV4)
@@ -149,6 +227,11 @@ func validateFilter(f *Filter) error {
 	for _, a := range f.Antispoof {
 		if a.Source.IsValid() && a.Source.Is6() != a.V6 {
 			return fmt.Errorf("routing: antispoof source %s for %s has the wrong family: %w", a.Source, a.Dev, errConfig)
+		}
+		for _, p := range a.Sources {
+			if !p.IsValid() || p.Addr().Is6() != a.V6 {
+				return fmt.Errorf("routing: antispoof source %s for %s has the wrong family: %w", p, a.Dev, errConfig)
+			}
 		}
 	}
 	for _, m := range f.Masquerade {

@@ -1,0 +1,87 @@
+package routing
+
+import (
+	"net/netip"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+)
+
+// perBindingAddresses adds the state of a binding's address keys (issue
+// 13): a host route to the TAP for every extra address, announced on the
+// uplink (proxy ARP follows the route; IPv6 gets a proxy NDP entry each),
+// a route via the VM for every routed and delegated prefix, and the
+// PREFIX6 routed whole to the TAP. A binding without them adds nothing.
+func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 string) {
+	a := &b.Addresses
+	if a.IsZero() {
+		return
+	}
+	if len(a.IPs) > 0 || len(a.Routed4) > 0 {
+		s.Rules = append(s.Rules, Rule{IIF: tap, Table: table, Priority: BindingRulePriority})
+		s.Sysctls = append(s.Sysctls,
+			ipv4Sysctl(tap, "proxy_arp", "1"),
+			noProxyDelay("ipv4", tap),
+			ipv4Sysctl(tap, "forwarding", "1"))
+	}
+	for _, ip := range a.IPs {
+		route := Route{Dst: netip.PrefixFrom(ip, 32), Dev: tap, Table: table}
+		s.Routes = append(s.Routes, route)
+		if up != "" {
+			s.Sysctls = append(s.Sysctls, ipv4Sysctl(up, "proxy_arp", "1"), noProxyDelay("ipv4", up))
+			s.Announce = append(s.Announce, Announcement{Addr: ip, Dev: up, Route: route})
+		}
+	}
+	for _, p := range a.Routed4 {
+		s.Routes = append(s.Routes, Route{Dst: p, Via: b.IP, Dev: tap, Table: table})
+	}
+
+	v6 := len(a.IPs6) > 0 || len(a.Routed6) > 0 || len(a.Delegated6) > 0 || a.Prefix6.IsValid()
+	if !v6 {
+		return
+	}
+	s.Rules = append(s.Rules, Rule{V6: true, IIF: tap, Table: table, Priority: BindingRulePriority})
+	// The responder answers the VM's neighbour solicitations itself.
+	s.Sysctls = append(s.Sysctls, ipv6Sysctl(tap, "proxy_ndp", "0"))
+	for _, ip := range a.IPs6 {
+		route := Route{Dst: netip.PrefixFrom(ip, 128), Dev: tap, Table: table}
+		s.Routes = append(s.Routes, route)
+		if up6 != "" {
+			s.Neighs = append(s.Neighs, ProxyNeigh{Addr: ip, Dev: up6})
+			s.Sysctls = append(s.Sysctls, ipv6Sysctl(up6, "proxy_ndp", "1"), noProxyDelay("ipv6", up6))
+			s.Announce = append(s.Announce, Announcement{Addr: ip, Dev: up6, Route: route})
+		}
+	}
+	if hop := b.NextHop6(); hop.IsValid() {
+		for _, p := range a.Routed6 {
+			s.Routes = append(s.Routes, Route{Dst: p, Via: hop, Dev: tap, Table: table})
+		}
+		for _, p := range a.Delegated6 {
+			s.Routes = append(s.Routes, Route{Dst: p, Via: hop, Dev: tap, Table: table})
+		}
+	}
+	if a.Prefix6.IsValid() {
+		// On-link on the TAP: the host resolves each address by NDP, and
+		// the VM answers for the addresses it formed.
+		s.Routes = append(s.Routes, Route{Dst: a.Prefix6, Dev: tap, Table: table})
+	}
+}
+
+// antispoofOf returns the antispoof rules of a binding: one per family,
+// matching a single address as before issue 13, or a set of the TAP's
+// addresses and prefixes when the binding has more than one source.
+func antispoofOf(tap string, b *binding.Binding) []Antispoof {
+	out := make([]Antispoof, 0, 2)
+	for _, v6 := range []bool{false, true} {
+		src := b.Sources4()
+		single := b.IP
+		if v6 {
+			src, single = b.Sources6(), b.EUI64
+		}
+		if len(src) > 1 || len(src) == 1 && !src[0].IsSingleIP() || len(src) == 1 && src[0].Addr() != single {
+			out = append(out, Antispoof{Dev: tap, V6: v6, Sources: src})
+			continue
+		}
+		out = append(out, Antispoof{Dev: tap, V6: v6, Source: single})
+	}
+	return out
+}

@@ -50,6 +50,11 @@ type DHCPv6Params struct {
 	PreferredLifetime time.Duration
 	ValidLifetime     time.Duration
 
+	// Delegated are the prefixes handed out in the client's first IA_PD
+	// (RFC 8415 §6.3), with the lifetimes and T1/T2 of the address. When
+	// empty, IA_PD options are not answered at all, as before.
+	Delegated []netip.Prefix
+
 	// DNS and Domains become options 23 and 24 when not empty.
 	DNS     []netip.Addr
 	Domains []string
@@ -96,12 +101,15 @@ func dhcpv6NewReply(msg *dhcpv6.Message, p *DHCPv6Params) (*dhcpv6.Message, erro
 			reply.AddOption(dhcpv6.OptPreference(dhcpv6Preference))
 		}
 		dhcpv6AddIANAs(reply, msg, p, false)
+		dhcpv6AddIAPDs(reply, msg, p, false)
 		dhcpv6AddConfig(reply, p)
 	case dhcpv6.MessageTypeRequest:
 		dhcpv6AddIANAs(reply, msg, p, false)
+		dhcpv6AddIAPDs(reply, msg, p, false)
 		dhcpv6AddConfig(reply, p)
 	case dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
 		dhcpv6AddIANAs(reply, msg, p, true)
+		dhcpv6AddIAPDs(reply, msg, p, true)
 		dhcpv6AddConfig(reply, p)
 	case dhcpv6.MessageTypeConfirm:
 		status, err := dhcpv6ConfirmStatus(msg, p.OnLink)
@@ -176,6 +184,56 @@ func dhcpv6AddIANAs(reply, msg *dhcpv6.Message, p *DHCPv6Params, dropOthers bool
 		}
 		reply.AddOption(out)
 	}
+}
+
+// dhcpv6AddIAPDs answers each IA_PD of msg when the binding delegates
+// prefixes: the first gets them all, the others NoPrefixAvail. On Renew
+// and Rebind, prefixes the client holds that are not delegated any more
+// are returned with zero lifetimes (RFC 8415 §18.3.4).
+func dhcpv6AddIAPDs(reply, msg *dhcpv6.Message, p *DHCPv6Params, dropOthers bool) {
+	if len(p.Delegated) == 0 {
+		return
+	}
+	for i, ia := range msg.Options.IAPD() {
+		out := &dhcpv6.OptIAPD{IaId: ia.IaId}
+		if i == 0 {
+			out.T1 = p.T1.Truncate(time.Second)
+			out.T2 = p.T2.Truncate(time.Second)
+			for _, d := range p.Delegated {
+				out.Options.Add(&dhcpv6.OptIAPrefix{
+					PreferredLifetime: p.PreferredLifetime.Truncate(time.Second),
+					ValidLifetime:     p.ValidLifetime.Truncate(time.Second),
+					Prefix:            &net.IPNet{IP: d.Addr().AsSlice(), Mask: net.CIDRMask(d.Bits(), 128)},
+				})
+			}
+		} else {
+			out.Options.Add(&dhcpv6.OptStatusCode{StatusCode: iana.StatusNoPrefixAvail, StatusMessage: iana.StatusNoPrefixAvail.String()})
+		}
+		if dropOthers {
+			for _, held := range ia.Options.Prefixes() {
+				if held.Prefix == nil || (i == 0 && delegates(p.Delegated, held.Prefix)) {
+					continue
+				}
+				out.Options.Add(&dhcpv6.OptIAPrefix{Prefix: held.Prefix})
+			}
+		}
+		reply.AddOption(out)
+	}
+}
+
+// delegates reports whether n is one of the delegated prefixes.
+func delegates(ps []netip.Prefix, n *net.IPNet) bool {
+	a, ok := netip.AddrFromSlice(n.IP)
+	ones, bits := n.Mask.Size()
+	if !ok || bits != 128 {
+		return false
+	}
+	for _, p := range ps {
+		if p == netip.PrefixFrom(a, ones) {
+			return true
+		}
+	}
+	return false
 }
 
 // dhcpv6AddConfig adds the DNS servers and the domain search list.

@@ -104,6 +104,9 @@ func v6HostOwns(a *binding.Active, target netip.Addr) bool {
 	if target == a.EUI64 {
 		return false // the VM itself
 	}
+	if !a.Addresses.IsZero() && v6VMOwns(a, target) {
+		return false
+	}
 	if ll, err := binding.LinkLocal(a.IndevMAC); err == nil && target == ll {
 		return true
 	}
@@ -129,7 +132,10 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("dropping spoofed DHCPv6 message", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TYPE", req.Msg.MessageType.String())
 		return OutcomeSpoofed
 	}
-	if o.Mode != ModeDHCPv6 && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
+	// slaac+dhcpv6 answers more than Information-Request when the binding
+	// delegates a prefix: every mode that runs DHCPv6 hands out IA_PD.
+	delegating := o.Mode == ModeSLAACDHCPv6 && len(a.Delegated6) > 0
+	if o.Mode != ModeDHCPv6 && !delegating && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
 		return OutcomeIgnored
 	}
 	frame, err := packets.BuildDHCPv6Reply(req, v6DHCPParams(p, a, o))
@@ -167,6 +173,7 @@ func v6DHCPParams(p *Packet, a *binding.Active, o *Options) packets.DHCPv6Params
 	if o.Mode == ModeDHCPv6 {
 		params.Address = a.EUI64
 	}
+	params.Delegated = a.Delegated6
 	return params
 }
 
@@ -190,6 +197,13 @@ func v6RAParams(a *binding.Active, o *Options) packets.RAParams {
 		Domains:           o.Domains6,
 		DNSLifetime:       3 * period,
 		MTU:               a.MTU,
+	}
+	if a.Prefix6.IsValid() {
+		// The VM's own prefix replaces the shared one, always with A=1:
+		// the guest forms whatever addresses it likes (stable-privacy,
+		// temporary), all routed to its TAP.
+		params.Prefix = a.Prefix6
+		params.Autonomous = true
 	}
 	if a.Private {
 		params.RouterLifetime = 0
@@ -249,4 +263,18 @@ func v6MACString(mac net.HardwareAddr) string {
 		return "unknown"
 	}
 	return mac.String()
+}
+
+// v6VMOwns reports whether target is an address the VM itself answers
+// for: one of IPS6 or inside PREFIX6, so that its DAD succeeds.
+func v6VMOwns(a *binding.Active, target netip.Addr) bool {
+	if a.Prefix6.IsValid() && a.Prefix6.Contains(target) {
+		return true
+	}
+	for _, ip := range a.IPs6 {
+		if ip == target {
+			return true
+		}
+	}
+	return false
 }

@@ -275,14 +275,24 @@ func (l *loop) set(name string, b *Binding) {
 // refuseOverlap records a file refused because it overlaps another
 // binding; like an invalid file, it keeps its previous good binding.
 func (l *loop) refuseOverlap(name string, err error) {
-	if oe, ok := err.(*OverlapError); ok {
-		l.refusedFor[name] = oe.Other
-		if f := l.files[name]; f == nil || f.err == nil || f.err.Error() != err.Error() {
-			l.t.log.Warn("binding: file refused: its addresses overlap another binding's",
-				"BINDING_FILE", l.path(name), "OTHER_FILE", l.path(oe.Other), "error", err)
-		}
+	oe, ok := err.(*OverlapError)
+	if !ok {
+		l.fail(name, err)
+		return
 	}
-	l.fail(name, err)
+	l.refusedFor[name] = oe.Other
+	f := l.files[name]
+	if f == nil {
+		f = &fileState{}
+		l.files[name] = f
+	}
+	if f.err != nil && f.err.Error() == err.Error() {
+		return // already reported
+	}
+	f.err = err
+	l.markDirty(name)
+	l.t.log.Warn("binding: file refused: its addresses overlap another binding's",
+		"BINDING_FILE", l.path(name), "OTHER_FILE", l.path(oe.Other), "kept_previous", f.good != nil, "error", err)
 }
 
 // retryRefused reads again the files refused because they overlapped the

@@ -92,13 +92,17 @@ func routingConfig(t *testing.T, role string) Config {
 // newRoutedTopology builds the namespaces and starts a daemon on every
 // host: the router with role gateway (NAT to the internet host), the two
 // VM hosts with role vmc.
-func newRoutedTopology(t *testing.T) *routedTopology {
+func newRoutedTopology(t *testing.T) *routedTopology { return newRoutedTopologyNamed(t, "rt") }
+
+// newRoutedTopologyNamed is newRoutedTopology with the namespaces' names
+// starting with prefix, so that each issue's tests own theirs.
+func newRoutedTopologyNamed(t *testing.T, prefix string) *routedTopology {
 	t.Helper()
 	requirePrereqs(t, "rdisc6", "nft")
 	if pingCommand() == nil {
 		netnstest.MissingPrerequisite(t, "need ping or busybox")
 	}
-	rt := &routedTopology{lan: newNetns(t, "rt-lan"), router: newNetns(t, "rt-router"), internet: newNetns(t, "rt-inet")}
+	rt := &routedTopology{lan: newNetns(t, prefix+"-lan"), router: newNetns(t, prefix+"-router"), internet: newNetns(t, prefix+"-inet")}
 	rt.lan.Run(t, "ip", "link", "add", "br0", "type", "bridge")
 	rt.lan.Run(t, "ip", "link", "set", "br0", "up")
 
@@ -119,7 +123,7 @@ func newRoutedTopology(t *testing.T) *routedTopology {
 	rt.routerHost.Daemon = startDaemon(t, rt.router, conf)
 
 	for i := range rt.vmc {
-		ns := newNetns(t, fmt.Sprintf("rt-vmc%d", i+1))
+		ns := newNetns(t, fmt.Sprintf("%s-vmc%d", prefix, i+1))
 		noDAD(t, ns)
 		rt.plugIntoLAN(t, ns, fmt.Sprintf("p-vmc%d", i+1))
 		ns.Run(t, "ip", "addr", "add", fmt.Sprintf("198.51.100.%d/26", 66+i), "dev", "eth1")

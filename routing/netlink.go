@@ -319,7 +319,7 @@ func (k *Netlink) setFilter(f *Filter) error {
 	if err := validateFilter(f); err != nil {
 		return err
 	}
-	var opts []nftables.ConnOption
+	opts := []nftables.ConnOption{nftables.WithSockOptions(largeSendBuffer)}
 	if k.ns.IsOpen() {
 		opts = append(opts, nftables.WithNetNSFd(int(k.ns)))
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/nfdhcpd/nfdhcpd/control"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
+	"github.com/nfdhcpd/nfdhcpd/service"
 )
 
 // runDaemonCommand parses the daemon's flags and runs it in the
@@ -32,7 +33,7 @@ func runDaemonCommand(args []string, stdout, stderr io.Writer) error {
 	if f.version {
 		return runVersion(nil, stdout, stderr)
 	}
-	log := newDaemonLogger(stderr, f.debug)
+	log := service.NewLogger(stderr, f.debug)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return runDaemon(ctx, f.config, log)
@@ -67,11 +68,11 @@ func runDaemon(ctx context.Context, configPath string, log *slog.Logger) error {
 	defer signal.Stop(sigs)
 
 	if cfg.General.PIDFile != "" {
-		if err := writePIDFile(cfg.General.PIDFile); err != nil {
+		if err := service.WritePIDFile(cfg.General.PIDFile); err != nil {
 			return err
 		}
 		defer func() {
-			if err := removePIDFile(cfg.General.PIDFile); err != nil {
+			if err := service.RemovePIDFile(cfg.General.PIDFile); err != nil {
 				log.Warn("removing pidfile failed", "error", err)
 			}
 		}()
@@ -141,7 +142,7 @@ func (d *daemon) run(ctx context.Context, sigs <-chan os.Signal) error {
 func (d *daemon) loop(ctx context.Context, sigs <-chan os.Signal) error {
 	defer d.stopRA()
 	defer d.queues.StopAll()
-	notify := notifier{log: d.log}
+	notify := service.Notifier{Log: d.log}
 	watchdog, stopWatchdog := notify.Watchdog()
 	defer stopWatchdog()
 	notify.Ready()

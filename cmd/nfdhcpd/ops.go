@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nfdhcpd/nfdhcpd/control"
+	"github.com/nfdhcpd/nfdhcpd/service"
 )
 
 // startOps starts what operators use to watch the daemon, once its queues
@@ -23,7 +24,7 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 	}
 	g.Go(func() error { return srv.Serve(ctx, d.controlSources(time.Now())) })
 	if general.User != "" {
-		if err := dropPrivileges(general.User, d.log); err != nil {
+		if err := service.DropPrivileges(general.User, d.log); err != nil {
 			return err
 		}
 	}

@@ -32,9 +32,8 @@ func TestDispatch(t *testing.T) {
 		{name: "version", args: []string{"version"}, wantOut: "nfdhcpd "},
 		{name: "--version", args: []string{"--version"}, wantOut: "nfdhcpd "},
 		{name: "help", args: []string{"help"}, wantOut: "nfdhcpd eui64 MAC PREFIX"},
-		{name: "-h", args: []string{"-h"}, wantErr: "-config file"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantErr: `unknown command "frobnicate"`},
-		{name: "unknown flag", args: []string{"-x"}, wantStatus: 2, wantErr: "flag provided but not defined: -x"},
+		{name: "unknown flag", args: []string{"-x"}, wantStatus: 2, wantErr: "flag provided but not defined: -x\nUsage:\n  nfdhcpd [-c FILE]"},
 		{name: "stray argument", args: []string{"-d", "extra"}, wantStatus: 2, wantErr: `unexpected argument "extra"`},
 		{name: "missing config", args: []string{"-c", "/nonexistent/nfdhcpd.conf", "-f"}, wantStatus: 1, wantErr: "config: open /nonexistent/nfdhcpd.conf"},
 		{name: "bad config long flags", args: []string{"--config", badConf, "--debug", "--foreground"}, wantStatus: 1, wantErr: `config: [dhcp] lease_lifetime: "abc" is not a number`},
@@ -53,6 +52,42 @@ func TestDispatch(t *testing.T) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestHelp checks that -h, -help and --help print what `nfdhcpd help`
+// prints (the commands, then the daemon's flags), and that every command
+// asked for its help prints it and exits 0.
+func TestHelp(t *testing.T) {
+	var want bytes.Buffer
+	if status := dispatch([]string{"help"}, &want, &bytes.Buffer{}); status != 0 {
+		t.Fatalf("nfdhcpd help: status %d", status)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(want.String(), "nfdhcpd "+c.name) {
+			t.Errorf("nfdhcpd help does not list %s:\n%s", c.name, want.String())
+		}
+	}
+	for _, flag := range []string{"-h", "-help", "--help"} {
+		var stdout, stderr bytes.Buffer
+		if status := dispatch([]string{flag}, &stdout, &stderr); status != 0 {
+			t.Errorf("nfdhcpd %s: status %d, want 0 (stderr %q)", flag, status, stderr.String())
+		}
+		if diff := cmp.Diff(want.String(), stdout.String()); diff != "" {
+			t.Errorf("nfdhcpd %s differs from nfdhcpd help (-want +got):\n%s", flag, diff)
+		}
+	}
+	for _, c := range commands() {
+		for _, flag := range []string{"-h", "--help"} {
+			var stdout, stderr bytes.Buffer
+			status := dispatch([]string{c.name, flag}, &stdout, &stderr)
+			if status != 0 {
+				t.Errorf("nfdhcpd %s %s: status %d, want 0 (stderr %q)", c.name, flag, status, stderr.String())
+			}
+			if out := stdout.String() + stderr.String(); !strings.Contains(out, "nfdhcpd") {
+				t.Errorf("nfdhcpd %s %s printed no help: %q", c.name, flag, out)
+			}
+		}
 	}
 }
 

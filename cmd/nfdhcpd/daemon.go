@@ -18,7 +18,7 @@ import (
 func runDaemonCommand(args []string, stdout, stderr io.Writer) error {
 	f, err := parseDaemonFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return nil
+		return runHelp(nil, stdout, stderr)
 	}
 	if err != nil {
 		return err

@@ -6,8 +6,8 @@
 # the daemon and the null responder, and runs cmd/dhcpload as root, which
 # prints one table with a row per server, all measured in this run; then
 # runs cmd/scale (10,000 binding files) unless BENCH_SCALE=0.
-# Extra arguments go to dhcpload (e.g. -seconds 6 -servers nfdhcpd,dnsmasq;
-# -servers nfdhcpd,rawqueue-prototype adds the raw-queue prototype).
+# Extra arguments go to dhcpload (e.g. -seconds 6 -servers nfdhcpd,dnsmasq
+# -clients 1).
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -45,10 +45,9 @@ trap 'rm -rf "$bin"' EXIT INT TERM
 "$GO" build -o "$bin/nullresponder" ./e2e/bench/cmd/nullresponder
 "$GO" build -o "$bin/dhcpload" ./e2e/bench/cmd/dhcpload
 "$GO" build -o "$bin/scale" ./e2e/bench/cmd/scale
-"$GO" build -o "$bin/rawqueue" ./e2e/bench/cmd/rawqueue
 
 echo "bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
-"$bin/dhcpload" -nfdhcpd "$bin/nfdhcpd" -nullresponder "$bin/nullresponder" -rawqueue "$bin/rawqueue" "$@"
+"$bin/dhcpload" -nfdhcpd "$bin/nfdhcpd" -nullresponder "$bin/nullresponder" "$@"
 if [ "${BENCH_SCALE:-1}" != 0 ]; then
 	"$bin/scale" -nfdhcpd "$bin/nfdhcpd"
 fi

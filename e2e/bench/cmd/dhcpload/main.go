@@ -1,18 +1,18 @@
 // Command dhcpload is the whole-system load benchmark behind `make bench`.
 //
-// It builds two network namespaces joined by a veth pair (the "hypervisor"
-// side is named like a TAP), then, one server at a time, runs the server in
-// the hypervisor namespace and ISC perfdhcp in the VM namespace as a single
-// client with a fixed MAC, doing DORA exchanges at increasing rates. For
+// It builds a "hypervisor" network namespace and one namespace per client
+// VM, each joined to it by a veth pair whose hypervisor end is named like
+// a TAP, then, one server at a time, runs the server in the hypervisor
+// namespace and ISC perfdhcp in every client VM (-clients, each a single
+// client with its VM's MAC, each at its share of the rate), doing DORA
+// exchanges at increasing rates. For
 // each server it finds the highest rate with less than 1% of exchanges
 // lost and reports, at that rate, the DISCOVER→OFFER and REQUEST→ACK
 // delays and the server's CPU seconds per 10,000 exchanges. The servers
 // are nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry,
 // kea-dhcp4 with a reservation, and the null responder: a program that
-// takes the same queue and drops every packet unanswered, the floor the
-// kernel path sets. The null responder runs twice: reading the queue
-// through go-nfqueue as the daemon does, and through a bare netlink socket
-// with batch verdicts, the cheapest userspace can be.
+// takes the same queue through the daemon's own reader and drops every
+// packet unanswered, the floor the kernel path sets.
 //
 // It measures hosts of several sizes (-taps): besides the loaded TAP, idle
 // TAPs of other VMs that every server is configured for. Where a rate
@@ -40,8 +40,8 @@ import (
 func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
-	rawqueueBin := flag.String("rawqueue", "", "rawqueue prototype `binary` (measured when -servers names \"rawqueue-prototype\")")
-	only := flag.String("servers", "nfdhcpd,null (raw netlink),null (go-nfqueue),dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
+	only := flag.String("servers", "nfdhcpd,"+nullName+",dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
+	clients := flag.Int("clients", 4, "client `VMs`, each on its own TAP with its own perfdhcp, sharing the load (1 to 16; 1 is the old single-perfdhcp rig, which perfdhcp itself limits)")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
@@ -53,22 +53,26 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common}
+	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common, Clients: *clients}
+	if *clients < 1 || *clients > maxClients {
+		log.Error("bad -clients", "value", *clients, "want", fmt.Sprintf("1 to %d", maxClients))
+		os.Exit(2)
+	}
 	for _, f := range strings.Split(*taps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > maxTAPs {
-			log.Error("bad -taps", "value", f, "want", fmt.Sprintf("1 to %d", maxTAPs))
+		if err != nil || n < *clients || n > maxTAPs {
+			log.Error("bad -taps", "value", f, "want", fmt.Sprintf("%d (-clients) to %d", *clients, maxTAPs))
 			os.Exit(2)
 		}
 		cfg.TAPs = append(cfg.TAPs, n)
 	}
-	if err := run(ctx, log, *nfdhcpdBin, *nullBin, *rawqueueBin, strings.Split(*only, ","), cfg); err != nil {
+	if err := run(ctx, log, *nfdhcpdBin, *nullBin, strings.Split(*only, ","), cfg); err != nil {
 		log.Error("benchmark failed", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin string, only []string, cfg searchConfig) error {
+func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) error {
 	if os.Geteuid() != 0 {
 		return errors.New("dhcpload: needs root to create network namespaces")
 	}
@@ -80,7 +84,7 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin
 	began := time.Now()
 	var rows []row
 	for i, taps := range cfg.TAPs {
-		more, err := measureHost(ctx, log, dir, taps, i == 0, nfdhcpdBin, nullBin, rawqueueBin, only, cfg)
+		more, err := measureHost(ctx, log, dir, taps, i == 0, nfdhcpdBin, nullBin, only, cfg)
 		if err != nil {
 			return err
 		}
@@ -93,14 +97,14 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin
 // measureHost measures the servers, one at a time, on a host of taps TAPs;
 // the null responders, whose work does not depend on the host's size, only
 // when withNull.
-func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, withNull bool, nfdhcpdBin, nullBin, rawqueueBin string, only []string, cfg searchConfig) ([]row, error) {
-	topo, err := newTopology(ctx, taps)
+func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, withNull bool, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) ([]row, error) {
+	topo, err := newTopology(ctx, taps, cfg.Clients)
 	if err != nil {
 		return nil, err
 	}
 	defer topo.close()
 	var rows []row
-	for _, s := range servers(nfdhcpdBin, nullBin, rawqueueBin) {
+	for _, s := range servers(nfdhcpdBin, nullBin) {
 		if !contains(only, s.name) || s.null && !withNull {
 			continue
 		}
@@ -192,7 +196,7 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 	if err != nil {
 		return tr, err
 	}
-	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, LocalPort: s.localPort})
+	res, out, err := runClients(ctx, topo, perfRun{Rate: rate, Seconds: seconds, LocalPort: s.localPort})
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
 	}
@@ -228,7 +232,7 @@ func nullTrial(ctx context.Context, topo *topology, s server, dir string, rate, 
 	if err != nil {
 		return tr, err
 	}
-	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, DiscoverOnly: true})
+	res, out, err := runClients(ctx, topo, perfRun{Rate: rate, Seconds: seconds, DiscoverOnly: true})
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // exchangeStats are perfdhcp's figures for one half of the DORA exchange.
@@ -32,11 +33,61 @@ type perfRun struct {
 	DiscoverOnly bool
 }
 
-// runPerfdhcp runs perfdhcp in the VM namespace as one client with the
-// bound MAC and parses its report.
-func runPerfdhcp(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
-	args := []string{"netns", "exec", t.vm, "perfdhcp", "-4", "-l", "eth0",
-		"-R", "1", "-b", "mac=" + vmMAC,
+// runClients runs one perfdhcp in every client VM at once, each at its
+// share of r.Rate, and adds up their reports.
+func runClients(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
+	type result struct {
+		res perfResult
+		out string
+		err error
+	}
+	results := make([]result, len(t.clients))
+	var wg sync.WaitGroup
+	for i, c := range t.clients {
+		share := r
+		share.Rate = r.Rate / len(t.clients)
+		if i < r.Rate%len(t.clients) {
+			share.Rate++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, out, err := runPerfdhcp(ctx, c, share)
+			results[i] = result{res, out, err}
+		}()
+	}
+	wg.Wait()
+	var (
+		sum  perfResult
+		outs []string
+	)
+	for i, x := range results {
+		if x.err != nil {
+			return sum, x.out, fmt.Errorf("client %d: %w", i, x.err)
+		}
+		outs = append(outs, x.out)
+		sum.Rate += x.res.Rate
+		sum.Discover = addStats(sum.Discover, x.res.Discover)
+		sum.Request = addStats(sum.Request, x.res.Request)
+	}
+	return sum, strings.Join(outs, "\n"), nil
+}
+
+// addStats merges two clients' figures: counts add up, the average is
+// weighted by the replies received, the maximum is the larger one.
+func addStats(a, b exchangeStats) exchangeStats {
+	sum := exchangeStats{Sent: a.Sent + b.Sent, Received: a.Received + b.Received, Drops: a.Drops + b.Drops, MaxMS: max(a.MaxMS, b.MaxMS)}
+	if sum.Received > 0 {
+		sum.AvgMS = (a.AvgMS*float64(a.Received) + b.AvgMS*float64(b.Received)) / float64(sum.Received)
+	}
+	return sum
+}
+
+// runPerfdhcp runs perfdhcp in client c's namespace as one client with
+// c's MAC and parses its report.
+func runPerfdhcp(ctx context.Context, c client, r perfRun) (perfResult, string, error) {
+	args := []string{"netns", "exec", c.ns, "perfdhcp", "-4", "-l", "eth0",
+		"-R", "1", "-b", "mac=" + c.mac,
 		"-r", strconv.Itoa(r.Rate), "-p", strconv.Itoa(r.Seconds),
 		// Wait 200 ms for late answers once sending stops, so that
 		// exchanges in flight at the end are not counted as drops.

@@ -33,8 +33,10 @@ type searchConfig struct {
 	// Common is the rate at which every server's CPU cost is measured
 	// once more; 0 skips it.
 	Common int
-	// TAPs are the host sizes measured: the loaded TAP and idle ones.
+	// TAPs are the host sizes measured: the loaded TAPs and idle ones.
 	TAPs []int
+	// Clients is how many client VMs share the load.
+	Clients int
 }
 
 // maxDropPercent is the share of exchanges, in percent, at which a rate is

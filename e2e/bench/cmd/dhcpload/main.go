@@ -180,7 +180,7 @@ func retryOnce(log *slog.Logger, run func(rate int) (trial, error)) func(rate in
 		if err != nil || tr.Pass {
 			return tr, err
 		}
-		log.Info("trial failed, retrying once", "rate", rate, "why", tr.Why)
+		log.Info("trial failed, retrying once", "rate", rate, "why", tr.Why, "per_client", tr.Res.ACKs)
 		return run(rate)
 	}
 }

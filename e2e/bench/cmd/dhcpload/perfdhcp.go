@@ -20,6 +20,8 @@ type exchangeStats struct {
 type perfResult struct {
 	Rate              float64 // completed 4-way exchanges per second
 	Discover, Request exchangeStats
+	// ACKs are the ACKs each client received, when several ran.
+	ACKs []int
 }
 
 // perfRun describes one perfdhcp run.
@@ -69,6 +71,7 @@ func runClients(ctx context.Context, t *topology, r perfRun) (perfResult, string
 		sum.Rate += x.res.Rate
 		sum.Discover = addStats(sum.Discover, x.res.Discover)
 		sum.Request = addStats(sum.Request, x.res.Request)
+		sum.ACKs = append(sum.ACKs, x.res.Request.Received)
 	}
 	return sum, strings.Join(outs, "\n"), nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -234,7 +235,8 @@ func (p *process) tail() string {
 
 var errNotReady = errors.New("server not ready")
 
-// waitReady polls until the server answers one DORA exchange, or, for the
+// waitReady polls until the server answers a DORA exchange of every
+// client, or, for the
 // null responder, until the queue is bound.
 func waitReady(ctx context.Context, t *topology, s server, p *process) error {
 	deadline := time.Now().Add(15 * time.Second)
@@ -246,7 +248,9 @@ func waitReady(ctx context.Context, t *topology, s server, p *process) error {
 			if queueBound(t) {
 				return nil
 			}
-		} else if res, _, err := runPerfdhcp(ctx, t.clients[0], perfRun{Rate: 10, Seconds: 1, LocalPort: s.localPort}); err == nil && res.Request.Received > 0 {
+		} else if res, _, err := runClients(ctx, t, perfRun{Rate: 10 * len(t.clients), Seconds: 1, LocalPort: s.localPort}); err == nil && slices.Min(res.ACKs) > 0 {
+			// Every client has had an exchange: the first trial does
+			// not pay for anyone's first lease or neighbour lookup.
 			return nil
 		}
 		if err := ctx.Err(); err != nil {

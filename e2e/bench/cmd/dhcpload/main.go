@@ -41,7 +41,8 @@ func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
 	only := flag.String("servers", "nfdhcpd,"+nullName+",dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
-	clients := flag.Int("clients", 4, "client `VMs`, each on its own TAP with its own perfdhcp, sharing the load (1 to 16; 1 is the old single-perfdhcp rig, which perfdhcp itself limits)")
+	clients := flag.Int("clients", 4, "client `VMs`, each on its own TAP, sharing the load (1 to 16)")
+	clientMode := flag.String("client", clientGenerator, "what loads each client VM: \""+clientGenerator+"\" (this program's packet generator) or \""+clientPerfdhcp+"\" (one perfdhcp per VM; -client perfdhcp -clients 1 is the old rig, which perfdhcp itself limits)")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
@@ -53,7 +54,11 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common, Clients: *clients}
+	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common, Clients: *clients, Client: *clientMode}
+	if *clientMode != clientGenerator && *clientMode != clientPerfdhcp {
+		log.Error("bad -client", "value", *clientMode)
+		os.Exit(2)
+	}
 	if *clients < 1 || *clients > maxClients {
 		log.Error("bad -clients", "value", *clients, "want", fmt.Sprintf("1 to %d", maxClients))
 		os.Exit(2)
@@ -98,7 +103,7 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin string, only
 // the null responders, whose work does not depend on the host's size, only
 // when withNull.
 func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, withNull bool, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) ([]row, error) {
-	topo, err := newTopology(ctx, taps, cfg.Clients)
+	topo, err := newTopology(ctx, taps, cfg.Clients, cfg.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +214,7 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 		return tr, err
 	}
 	tr.Res, tr.CPU, tr.Done = res, after-before, res.Request.Received
-	tr.ClientOverflows = overflowsAfter - overflowsBefore
+	tr.ClientOverflows = overflowsAfter - overflowsBefore + res.SocketDrops
 	judge(&tr, seconds)
 	return tr, nil
 }

@@ -22,6 +22,9 @@ type perfResult struct {
 	Discover, Request exchangeStats
 	// ACKs are the ACKs each client received, when several ran.
 	ACKs []int
+	// SocketDrops are replies the generator's packet sockets had no room
+	// for.
+	SocketDrops int
 }
 
 // perfRun describes one perfdhcp run.
@@ -35,9 +38,12 @@ type perfRun struct {
 	DiscoverOnly bool
 }
 
-// runClients runs one perfdhcp in every client VM at once, each at its
-// share of r.Rate, and adds up their reports.
+// runClients loads every client VM at once, each at its share of r.Rate,
+// with the generator or one perfdhcp each, and adds up their reports.
 func runClients(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
+	if t.mode == clientGenerator {
+		return runGenerator(ctx, t, r)
+	}
 	type result struct {
 		res perfResult
 		out string

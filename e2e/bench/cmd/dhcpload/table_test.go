@@ -18,7 +18,7 @@ func TestClientLimited(t *testing.T) {
 		want bool
 	}{
 		{"no failing rate found", row{}, true},
-		{"client could not send", failedWith(3000, 3000, 0, "perfdhcp sent only 3000 of 4000 DISCOVERs"), true},
+		{"client could not send", failedWith(3000, 3000, 0, "the client sent only 3000 of 4000 DISCOVERs"), true},
 		{"losses in the client's socket", failedWith(4000, 3000, 950, "25.00% lost"), true},
 		{"losses elsewhere", failedWith(4000, 3000, 100, "25.00% lost"), false},
 	}

@@ -38,7 +38,15 @@ type topology struct {
 	hv      string
 	clients []client
 	taps    int
+	// mode is what loads the clients: clientGenerator or clientPerfdhcp.
+	mode string
 }
+
+// The client modes.
+const (
+	clientGenerator = "generator"
+	clientPerfdhcp  = "perfdhcp"
+)
 
 // A client is one loaded VM: its namespace, TAP, MAC and address.
 type client struct {
@@ -48,9 +56,9 @@ type client struct {
 // newTopology creates the namespaces, named after the process id so that
 // parallel runs and other engineers' tests never collide. On error it
 // removes what it created.
-func newTopology(ctx context.Context, taps, clients int) (*topology, error) {
+func newTopology(ctx context.Context, taps, clients int, mode string) (*topology, error) {
 	pid := os.Getpid()
-	t := &topology{hv: fmt.Sprintf("perfbench-hv-%d", pid), taps: max(taps, clients, 1)}
+	t := &topology{hv: fmt.Sprintf("perfbench-hv-%d", pid), taps: max(taps, clients, 1), mode: mode}
 	if t.taps > maxTAPs {
 		return nil, fmt.Errorf("dhcpload: at most %d TAPs: their VMs' addresses come from one /24", maxTAPs)
 	}
@@ -83,10 +91,15 @@ func newTopology(ctx context.Context, taps, clients int) (*topology, error) {
 			// dnsmasq and Kea need an address on the interface they serve.
 			[]string{"ip", "-n", t.hv, "addr", "add", hostAddr + "/" + prefixLen, "dev", c.tap, "noprefixroute"},
 			[]string{"ip", "-n", t.hv, "route", "add", c.ip + "/32", "dev", c.tap, "src", hostAddr},
-			// perfdhcp refuses an interface without an address; it then
-			// acts as a relay with this address as giaddr.
-			[]string{"ip", "-n", c.ns, "addr", "add", c.ip + "/" + prefixLen, "dev", "eth0"},
 		)
+		if mode == clientPerfdhcp {
+			// perfdhcp refuses an interface without an address; it then
+			// acts as a relay with this address as giaddr. The
+			// generator's VMs have none, as booting VMs: their kernel
+			// then ignores the unicast replies instead of answering
+			// them with port unreachable.
+			steps = append(steps, []string{"ip", "-n", c.ns, "addr", "add", c.ip + "/" + prefixLen, "dev", "eth0"})
+		}
 	}
 	for _, s := range steps {
 		if err := runCmd(ctx, s...); err != nil {

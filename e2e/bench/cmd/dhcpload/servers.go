@@ -129,8 +129,10 @@ func dnsmasqCommand(dir string, t *topology) ([]string, []string, error) {
 }
 
 // keaCommand serves every VM of t from a reservation, listening on every
-// TAP, with an in-memory lease database and Kea's default threading
-// (single-threaded in Kea 2.2).
+// TAP (the subnet is chosen by the receiving TAP's address for a booting
+// client, by giaddr for perfdhcp's relayed requests), with an in-memory
+// lease database and Kea's default threading (single-threaded in Kea
+// 2.2).
 func keaCommand(dir string, t *topology) ([]string, []string, error) {
 	ifaces, _ := json.Marshal(append(t.loadedTAPs(), t.idleTAPs()...))
 	type reservation struct {
@@ -148,12 +150,12 @@ func keaCommand(dir string, t *topology) ([]string, []string, error) {
   "lease-database": {"type": "memfile", "persist": false},
   "valid-lifetime": 604800, "renew-timer": 600, "rebind-timer": 529200,
   "option-data": [{"name": "domain-name-servers", "data": "192.0.2.53"}, {"name": "domain-name", "data": "example.org"}],
-  "subnet4": [{"id": 1, "subnet": "192.0.2.0/%s", "interface": %q,
+  "subnet4": [{"id": 1, "subnet": "192.0.2.0/%s",
     "option-data": [{"name": "routers", "data": %q}],
     "reservations": %s}],
   "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "WARN"}]
 }}
-`, ifaces, prefixLen, t.clients[0].tap, hostAddr, reservations)
+`, ifaces, prefixLen, hostAddr, reservations)
 	path := filepath.Join(dir, "kea-dhcp4.json")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, nil, err

@@ -32,8 +32,9 @@ const (
 //
 // A host runs many VMs: idle TAPs (taps-clients of them, with no VM
 // behind) make the hypervisor namespace as big as such a host's. Every TAP
-// carries the gateway's address, as every TAP a dnsmasq or Kea serves
-// must, without its prefix route; a /32 route leads to each client VM.
+// carries an address, as every TAP a dnsmasq or Kea serves must, without
+// its prefix route: the idle ones the gateway's, client TAP i
+// 192.0.2.<1+i>; a /32 route leads to each client VM.
 type topology struct {
 	hv      string
 	clients []client
@@ -48,9 +49,10 @@ const (
 	clientPerfdhcp  = "perfdhcp"
 )
 
-// A client is one loaded VM: its namespace, TAP, MAC and address.
+// A client is one loaded VM: its namespace, TAP, MAC and address, and
+// the TAP's own address.
 type client struct {
-	ns, tap, mac, ip string
+	ns, tap, mac, ip, tapAddr string
 }
 
 // newTopology creates the namespaces, named after the process id so that
@@ -71,6 +73,10 @@ func newTopology(ctx context.Context, taps, clients int, mode string) (*topology
 			tap: fmt.Sprintf("%s%d", tapPrefix, i),
 			mac: fmt.Sprintf("52:54:00:00:be:%02x", i+1),
 			ip:  fmt.Sprintf("192.0.2.%d", 10+i),
+			// Kea binds a socket to each served interface's address:
+			// two TAPs that carry traffic cannot share one. The idle
+			// ones can (Kea skips them, having no carrier).
+			tapAddr: fmt.Sprintf("192.0.2.%d", 1+i),
 		})
 	}
 	steps := [][]string{
@@ -89,8 +95,8 @@ func newTopology(ctx context.Context, taps, clients int, mode string) (*topology
 			[]string{"ip", "-n", t.hv, "link", "set", c.tap, "address", fmt.Sprintf("fe:54:00:00:be:%02x", i+1), "up"},
 			[]string{"ip", "-n", c.ns, "link", "set", "eth0", "address", c.mac, "up"},
 			// dnsmasq and Kea need an address on the interface they serve.
-			[]string{"ip", "-n", t.hv, "addr", "add", hostAddr + "/" + prefixLen, "dev", c.tap, "noprefixroute"},
-			[]string{"ip", "-n", t.hv, "route", "add", c.ip + "/32", "dev", c.tap, "src", hostAddr},
+			[]string{"ip", "-n", t.hv, "addr", "add", c.tapAddr + "/" + prefixLen, "dev", c.tap, "noprefixroute"},
+			[]string{"ip", "-n", t.hv, "route", "add", c.ip + "/32", "dev", c.tap, "src", c.tapAddr},
 		)
 		if mode == clientPerfdhcp {
 			// perfdhcp refuses an interface without an address; it then
@@ -181,8 +187,9 @@ type vm struct {
 // /24 the benchmark uses, after the gateway, DNS and the first client.
 const maxTAPs = 241
 
-// maxClients keeps the client VMs' addresses below the DNS server's.
-const maxClients = 16
+// maxClients is how many client TAPs get an address of their own below
+// the first VM's (192.0.2.1 to .8).
+const maxClients = 8
 
 // vms returns the client VMs first, then one per idle TAP.
 func (t *topology) vms() []vm {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // exchangeStats are perfdhcp's figures for one half of the DORA exchange.
@@ -25,6 +27,8 @@ type perfResult struct {
 	// SocketDrops are replies the generator's packet sockets had no room
 	// for.
 	SocketDrops int
+	// ClientCPU is the CPU seconds the clients used.
+	ClientCPU float64
 }
 
 // perfRun describes one perfdhcp run.
@@ -41,6 +45,27 @@ type perfRun struct {
 // runClients loads every client VM at once, each at its share of r.Rate,
 // with the generator or one perfdhcp each, and adds up their reports.
 func runClients(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
+	// What the load cost the clients: this process's CPU for the
+	// generator, its children's (the perfdhcps, waited for) otherwise.
+	who := unix.RUSAGE_SELF
+	if t.mode == clientPerfdhcp {
+		who = unix.RUSAGE_CHILDREN
+	}
+	before := rusageSeconds(who)
+	res, out, err := runClientsOnce(ctx, t, r)
+	res.ClientCPU = rusageSeconds(who) - before
+	return res, out, err
+}
+
+func rusageSeconds(who int) float64 {
+	var ru unix.Rusage
+	if unix.Getrusage(who, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func runClientsOnce(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
 	if t.mode == clientGenerator {
 		return runGenerator(ctx, t, r)
 	}

@@ -60,7 +60,7 @@ func searchRate(ctx context.Context, log *slog.Logger, run func(rate int) (trial
 		if err != nil {
 			return best, failed, err
 		}
-		log.Info("trial", "rate", rate, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "per_client", tr.Res.ACKs, "cpu_s", tr.CPU)
+		log.Info("trial", "rate", rate, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "per_client", tr.Res.ACKs, "cpu_s", tr.CPU, "client_cpu_s", tr.Res.ClientCPU)
 		if !tr.Pass {
 			failed = tr
 			break

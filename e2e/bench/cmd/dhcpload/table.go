@@ -44,6 +44,16 @@ func (r row) clientLimited() bool {
 	return lost > 0 && 10*r.failed.ClientOverflows >= 9*lost
 }
 
+// clientCPUPer10k is what the load cost the clients (the generator's
+// process, or the perfdhcps) per 10,000 exchanges or null packets: the
+// server limits the rate only where this stays well below its own.
+func clientCPUPer10k(tr trial) string {
+	if tr.Done == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", tr.Res.ClientCPU/float64(tr.Done)*10000)
+}
+
 func delays(s exchangeStats, null bool) string {
 	if null || s.Received == 0 {
 		return "-"
@@ -56,8 +66,8 @@ func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
 	fmt.Fprintf(w, "\nDHCPv4 DORA, %d client VMs (%s) on their own TAPs of the host, %d s per trial, drop-free = < %d%% of exchanges lost; run took %s\n\n",
 		cfg.Clients, clientDescription(cfg.Client), cfg.Seconds, maxDropPercent, took.Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\thost\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tCPU s per 10k\tnext rate failed\t")
-	fmt.Fprintf(tw, "\tTAPs\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\tat %d/s\t\t\n", cfg.Common)
+	fmt.Fprintln(tw, "server\thost\tdrop-free rate\tqueue input\tDISCOVER→OFFER\tREQUEST→ACK\tCPU s per\tCPU s per 10k\tclients' CPU s\tnext rate failed\t")
+	fmt.Fprintf(tw, "\tTAPs\texch/s\tpkt/s\tavg / max ms\tavg / max ms\t10k exch\tat %d/s\tper 10k exch\t\t\n", cfg.Common)
 	for _, r := range rows {
 		failed := "-"
 		if r.failed.Rate != 0 {
@@ -67,9 +77,9 @@ func printTable(w io.Writer, rows []row, cfg searchConfig, took time.Duration) {
 		if r.server.null {
 			rate = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.server.name, r.taps, rate, r.queuedPPS(),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.server.name, r.taps, rate, r.queuedPPS(),
 			delays(r.best.Res.Discover, r.server.null), delays(r.best.Res.Request, r.server.null),
-			cpuPer10k(r.best), cpuPer10k(r.common), failed)
+			cpuPer10k(r.best), cpuPer10k(r.common), clientCPUPer10k(r.best), failed)
 	}
 	tw.Flush()
 

@@ -3,14 +3,15 @@
 #
 # Installs the servers it compares with when they are missing (Debian
 # packages kea-admin for perfdhcp, kea-dhcp4-server, dnsmasq-base), builds
-# the daemon and the null responder, and runs cmd/dhcpload as root, which
-# prints one table with a row per server, all measured in this run; then
+# the daemon and the null responder, and runs cmd/dhcpload as root twice
+# (one loaded TAP; four loaded TAPs on hosts of 4 and 241), each printing
+# a table with a row per server, all measured in that run; then
 # runs cmd/bootstorm (241 VMs boot at once, nfdhcpd against dnsmasq +
 # radvd; twice: guests waiting 1 s for DAD before soliciting routers, as
 # Linux does, and not waiting) unless BENCH_STORM=0, and cmd/scale (10,000
 # binding files) unless BENCH_SCALE=0.
-# Extra arguments go to dhcpload (e.g. -seconds 6 -servers nfdhcpd,dnsmasq
-# -clients 1).
+# Extra arguments go to both dhcpload runs (e.g. -seconds 6 -servers
+# nfdhcpd,dnsmasq; -client perfdhcp loads the VMs with perfdhcp instead).
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -52,7 +53,11 @@ trap 'rm -rf "$bin"' EXIT INT TERM
 "$GO" build -o "$bin/bootstorm" ./e2e/bench/cmd/bootstorm
 
 echo "bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run" >&2
-"$bin/dhcpload" -nfdhcpd "$bin/nfdhcpd" -nullresponder "$bin/nullresponder" "$@"
+# One VM on one TAP (the one-TAP figures), then four VMs on four TAPs of a
+# host of 4 and of 241 TAPs, every VM loaded by dhcpload's own packet
+# generator; BENCH_ARGS come last, so they override either.
+"$bin/dhcpload" -nfdhcpd "$bin/nfdhcpd" -nullresponder "$bin/nullresponder" -clients 1 -taps 1 "$@"
+"$bin/dhcpload" -nfdhcpd "$bin/nfdhcpd" -nullresponder "$bin/nullresponder" -clients 4 -taps 4,241 "$@"
 status=0
 if [ "${BENCH_STORM:-1}" != 0 ]; then
 	# A lost VM is a result to print, not a reason to skip the rest.

@@ -41,7 +41,7 @@ func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
 	only := flag.String("servers", "nfdhcpd,"+nullName+",dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
-	clients := flag.Int("clients", 4, "client `VMs`, each on its own TAP, sharing the load (1 to 16)")
+	clients := flag.Int("clients", 1, "client `VMs`, each on its own TAP, sharing the load (1 to 8; every host size must have as many TAPs)")
 	clientMode := flag.String("client", clientGenerator, "what loads each client VM: \""+clientGenerator+"\" (this program's packet generator) or \""+clientPerfdhcp+"\" (one perfdhcp per VM; -client perfdhcp -clients 1 is the old rig, which perfdhcp itself limits)")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")

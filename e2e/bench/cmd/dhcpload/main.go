@@ -1,23 +1,25 @@
 // Command dhcpload is the whole-system load benchmark behind `make bench`.
 //
 // It builds a "hypervisor" network namespace and one namespace per client
-// VM, each joined to it by a veth pair whose hypervisor end is named like
-// a TAP, then, one server at a time, runs the server in the hypervisor
-// namespace and ISC perfdhcp in every client VM (-clients, each a single
-// client with its VM's MAC, each at its share of the rate), doing DORA
-// exchanges at increasing rates. For
-// each server it finds the highest rate with less than 1% of exchanges
-// lost and reports, at that rate, the DISCOVER→OFFER and REQUEST→ACK
-// delays and the server's CPU seconds per 10,000 exchanges. The servers
-// are nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry,
-// kea-dhcp4 with a reservation, and the null responder: a program that
-// takes the same queue through the daemon's own reader and drops every
-// packet unanswered, the floor the kernel path sets.
+// VM (-clients), each joined to it by a veth pair whose hypervisor end is
+// named like a TAP, then, one server at a time, runs the server in the
+// hypervisor namespace and loads every client VM with DORA exchanges from
+// its own MAC at its share of the rate, increasing the rate. The load
+// comes from this program's packet generator (booting clients written
+// straight onto each VM's eth0, batched system calls, no polling) or, with
+// -client perfdhcp, from one ISC perfdhcp per VM. For each server it finds
+// the highest rate with less than 1% of exchanges lost and reports, at
+// that rate, the DISCOVER→OFFER and REQUEST→ACK delays, the server's CPU
+// seconds per 10,000 exchanges and the clients' own. The servers are
+// nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry per
+// VM, kea-dhcp4 with a reservation per VM, and the null responder: a
+// program that takes the same queue through the daemon's own reader and
+// drops every packet unanswered, the floor the kernel path sets.
 //
-// It measures hosts of several sizes (-taps): besides the loaded TAP, idle
-// TAPs of other VMs that every server is configured for. Where a rate
-// fails, it counts the replies the VM's kernel dropped because perfdhcp's
-// socket was full, which tells the client's losses from the server's.
+// It measures hosts of several sizes (-taps): besides the loaded TAPs,
+// idle TAPs of other VMs that every server is configured for. Where a
+// rate fails, it counts the replies the clients' sockets had no room for,
+// which tells the client's losses from the server's.
 //
 // It must run as root; it touches nothing outside its own namespaces.
 package main

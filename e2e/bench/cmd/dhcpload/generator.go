@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -31,6 +33,7 @@ const genTick = time.Millisecond
 type genClient struct {
 	c     client
 	fd    int
+	file  *os.File // fd, registered with the runtime's poller
 	mac   net.HardwareAddr
 	index uint32
 
@@ -84,8 +87,10 @@ func openClientSocket(ns string) (int, int, error) {
 			return -1, 0, err
 		}
 	}
-	tv := unix.NsecToTimeval(int64(20 * time.Millisecond))
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+	// Non-blocking, for the runtime's poller: a goroutine blocked in a
+	// system call would make the runtime hand its thread over, a wake-up
+	// per reply.
+	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
 		return -1, 0, err
 	}
@@ -100,7 +105,7 @@ func runGenerator(ctx context.Context, t *topology, r perfRun) (perfResult, stri
 	var clients []*genClient
 	defer func() {
 		for _, g := range clients {
-			unix.Close(g.fd)
+			g.file.Close()
 		}
 	}()
 	for i, c := range t.clients {
@@ -109,7 +114,7 @@ func runGenerator(ctx context.Context, t *topology, r perfRun) (perfResult, stri
 			return perfResult{}, "", fmt.Errorf("dhcpload: generator on %s: %w", c.ns, err)
 		}
 		mac, _ := net.ParseMAC(c.mac)
-		clients = append(clients, &genClient{c: c, fd: fd, mac: mac, index: uint32(i)})
+		clients = append(clients, &genClient{c: c, fd: fd, file: os.NewFile(uintptr(fd), c.ns), mac: mac, index: uint32(i)})
 	}
 	var wg sync.WaitGroup
 	for i, g := range clients {
@@ -141,11 +146,10 @@ func runGenerator(ctx context.Context, t *topology, r perfRun) (perfResult, stri
 // waits 200 ms for late replies (as perfdhcp -W 200000) and fills
 // g.stats.
 func (g *genClient) run(ctx context.Context, rate int, d time.Duration, discoverOnly bool) {
-	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		g.receive(stop, discoverOnly)
+		g.receive(discoverOnly)
 	}()
 	start := time.Now()
 	ticker := time.NewTicker(genTick)
@@ -167,7 +171,7 @@ func (g *genClient) run(ctx context.Context, rate int, d time.Duration, discover
 	}
 	ticker.Stop()
 	time.Sleep(200 * time.Millisecond)
-	close(stop)
+	g.file.SetReadDeadline(time.Unix(1, 0)) // ends receive
 	<-done
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -265,21 +269,32 @@ func (b *frameBatch) send(fd int) {
 	b.n = 0
 }
 
-// receive reads replies until stop is closed and moves the exchanges on.
-func (g *genClient) receive(stop <-chan struct{}, discoverOnly bool) {
+// receive reads replies until the file's read deadline passes and moves
+// the exchanges on.
+func (g *genClient) receive(discoverOnly bool) {
+	rc, err := g.file.SyscallConn()
+	if err != nil {
+		return
+	}
 	in, out := newFrameBatch(), newFrameBatch()
 	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
 		msgs := in.headers(frameBatchSize, true)
-		// Blocks for the first frame (up to the socket's 20 ms timeout),
-		// then takes what else is waiting.
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(g.fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_WAITFORONE, 0, 0)
-		if errno != 0 {
-			continue
+		var n uintptr
+		// Parked in the poller until a frame arrives, then takes all
+		// that are waiting.
+		err := rc.Read(func(fd uintptr) bool {
+			var errno syscall.Errno
+			n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+			if errno == unix.EAGAIN || errno == unix.EINTR {
+				return false
+			}
+			if errno != 0 {
+				n = 0
+			}
+			return true
+		})
+		if err != nil {
+			return // the deadline: the run is over
 		}
 		now := time.Now()
 		g.mu.Lock()

@@ -166,7 +166,16 @@ func (g *genClient) run(ctx context.Context, rate int, d time.Duration, discover
 				out.add(func(b []byte) []byte { return appendDHCPRequestFrame(b, g.mac, g.xid(seq), dhcpDiscover, nil, nil) })
 			}
 			g.mu.Unlock()
-			out.send(g.fd)
+			if unsent := out.send(g.fd); unsent > 0 {
+				// Refused by the socket: not sent, so not counted as
+				// sent (the trial then fails as the client's, not the
+				// server's).
+				g.mu.Lock()
+				for i := len(g.xchg) - unsent; i < len(g.xchg); i++ {
+					g.xchg[i].discover = time.Time{}
+				}
+				g.mu.Unlock()
+			}
 		}
 	}
 	ticker.Stop()
@@ -177,6 +186,9 @@ func (g *genClient) run(ctx context.Context, rate int, d time.Duration, discover
 	defer g.mu.Unlock()
 	var offers, acks []time.Duration
 	for _, x := range g.xchg {
+		if x.discover.IsZero() {
+			continue
+		}
 		g.stats.Discover.Sent++
 		if !x.offer.IsZero() {
 			offers = append(offers, x.offer.Sub(x.discover))
@@ -257,16 +269,20 @@ func (b *frameBatch) headers(n int, full bool) []unix.Mmsghdr {
 	return b.msgs[:n]
 }
 
-// send writes the batch's frames onto the socket's interface and empties
-// it. A full device queue drops what did not fit, as it would a VM's
-// frames: those exchanges count as lost.
-func (b *frameBatch) send(fd int) {
+// send writes the batch's frames onto the socket's interface, empties it
+// and returns how many frames the socket refused (the last ones).
+func (b *frameBatch) send(fd int) int {
 	if b.n == 0 {
-		return
+		return 0
 	}
 	msgs := b.headers(b.n, false)
-	_, _, _ = unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
+	n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
+	unsent := b.n - int(n)
+	if errno != 0 {
+		unsent = b.n
+	}
 	b.n = 0
+	return unsent
 }
 
 // receive reads replies until the file's read deadline passes and moves
@@ -277,6 +293,7 @@ func (g *genClient) receive(discoverOnly bool) {
 		return
 	}
 	in, out := newFrameBatch(), newFrameBatch()
+	var requested []uint32 // the exchanges of out's REQUESTs, in order
 	for {
 		msgs := in.headers(frameBatchSize, true)
 		var n uintptr
@@ -307,8 +324,10 @@ func (g *genClient) receive(discoverOnly bool) {
 			switch reply.msgType {
 			case dhcpOffer:
 				if x.offer.IsZero() {
-					x.offer, x.request = now, now
+					x.offer = now
 					if !discoverOnly {
+						x.request = now
+						requested = append(requested, reply.xid&0xffffff)
 						out.add(func(b []byte) []byte {
 							return appendDHCPRequestFrame(b, g.mac, reply.xid, dhcpRequest, reply.yiaddr, reply.serverID)
 						})
@@ -321,7 +340,14 @@ func (g *genClient) receive(discoverOnly bool) {
 			}
 		}
 		g.mu.Unlock()
-		out.send(g.fd)
+		if unsent := out.send(g.fd); unsent > 0 {
+			g.mu.Lock()
+			for _, seq := range requested[len(requested)-unsent:] {
+				g.xchg[seq].request = time.Time{}
+			}
+			g.mu.Unlock()
+		}
+		requested = requested[:0]
 	}
 }
 

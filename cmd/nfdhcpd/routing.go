@@ -22,6 +22,7 @@ func (c *RoutingConfig) moduleConfig(tablesDir string) (routing.Config, error) {
 	}
 	cfg := routing.Config{
 		Role:      role,
+		Announce:  routing.Announce(c.Announce),
 		Table:     c.Table,
 		Uplink:    c.Uplink,
 		Uplink6:   c.Uplink6,
@@ -72,6 +73,6 @@ func (d *daemon) runRouting(ctx context.Context, rc RoutingConfig) error {
 		return nil
 	}
 	r := routing.NewReconciler(cfg, kernel, routing.Options{Sender: sender, Logger: d.log, Stats: &d.routingStats})
-	d.log.Info("routing module started", "role", string(cfg.Role), "table", cfg.Table, "uplink", cfg.Uplink)
+	d.log.Info("routing module started", "role", string(cfg.Role), "announce", string(cfg.Announce), "table", cfg.Table, "uplink", cfg.Uplink)
 	return r.Run(ctx, changes, d.table.Snapshot)
 }

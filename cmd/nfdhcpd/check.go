@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
@@ -24,7 +25,7 @@ import (
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("check", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	configPath := flags.String("c", DefaultConfigPath, "configuration `file`")
+	configPath := flags.String("c", config.DefaultPath, "configuration `file`")
 	quiet := flags.Bool("q", false, "print only problems")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nfdhcpd check [-c FILE] [-q] [BINDING-FILE...]\n\n"+
@@ -40,7 +41,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	// Warnings about the configuration (unknown keys) are shown but do not
 	// fail the check: the daemon starts with them too.
 	warnings := &warningCollector{}
-	cfg, err := LoadConfig(*configPath, slog.New(warnings))
+	cfg, err := config.Load(*configPath, slog.New(warnings))
 	for _, w := range warnings.lines {
 		fmt.Fprintf(stdout, "%s: warning: %s\n", *configPath, w)
 	}
@@ -79,7 +80,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 // birdWarning says why VMs will not be announced when the routing module
 // leaves them to BIRD and no BIRD answers on its control socket
 // ([routing] bird_socket, else BIRD's usual paths); "" when all is well.
-func birdWarning(rc RoutingConfig) string {
+func birdWarning(rc config.Routing) string {
 	if !rc.Enable || rc.Announce != "bgp" {
 		return ""
 	}

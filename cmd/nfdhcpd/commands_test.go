@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 func TestDispatch(t *testing.T) {
@@ -60,11 +62,11 @@ func TestParseDaemonFlags(t *testing.T) {
 		args []string
 		want daemonFlags
 	}{
-		{nil, daemonFlags{config: DefaultConfigPath}},
+		{nil, daemonFlags{config: config.DefaultPath}},
 		{[]string{"-c", "/etc/x.conf", "-d", "-f"}, daemonFlags{config: "/etc/x.conf", debug: true, foreground: true}},
 		{[]string{"--config=/y.conf", "--debug", "--foreground"}, daemonFlags{config: "/y.conf", debug: true, foreground: true}},
-		{[]string{"--version"}, daemonFlags{config: DefaultConfigPath, version: true}},
-		{[]string{"-df"}, daemonFlags{config: DefaultConfigPath, debug: true, foreground: true}},
+		{[]string{"--version"}, daemonFlags{config: config.DefaultPath, version: true}},
+		{[]string{"-df"}, daemonFlags{config: config.DefaultPath, debug: true, foreground: true}},
 		{[]string{"-fdc", "/a.conf"}, daemonFlags{config: "/a.conf", debug: true, foreground: true}},
 		{[]string{"-c/b.conf", "-f"}, daemonFlags{config: "/b.conf", foreground: true}},
 		{[]string{"-dc=/c.conf"}, daemonFlags{config: "/c.conf", debug: true}},

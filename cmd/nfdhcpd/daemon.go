@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
+	"github.com/nfdhcpd/nfdhcpd/control"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
@@ -42,19 +44,19 @@ func runDaemonCommand(args []string, stdout, stderr io.Writer) error {
 type daemon struct {
 	log        *slog.Logger
 	configPath string
-	cfg        *Config
+	cfg        *config.Config
 	table      *binding.Table
 	resp       *responder.Responder
 	queues     *queueSet
 	ra         *raLoop
 	// openQueues and routingStats are read by the metrics endpoint.
-	openQueues   queueRegistry
+	openQueues   control.QueueRegistry
 	routingStats routing.Stats
 }
 
 // runDaemon loads the configuration and serves until ctx is done.
 func runDaemon(ctx context.Context, configPath string, log *slog.Logger) error {
-	cfg, err := LoadConfig(configPath, log)
+	cfg, err := config.Load(configPath, log)
 	if err != nil {
 		return err
 	}
@@ -97,7 +99,7 @@ func (d *daemon) openQueue(num uint16) (responder.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.openQueues.add(q)
+	d.openQueues.Add(q)
 	return q, nil
 }
 
@@ -174,7 +176,7 @@ type raLoop struct {
 
 // applyRA starts or stops the periodic RAs: they run when IPv6 is on and
 // ra_period is not 0.
-func (d *daemon) applyRA(ctx context.Context, cfg *Config) {
+func (d *daemon) applyRA(ctx context.Context, cfg *config.Config) {
 	want := cfg.IPv6.Enable && cfg.IPv6.RAPeriod > 0
 	if want == (d.ra != nil) {
 		return

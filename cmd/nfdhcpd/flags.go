@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // daemonFlags are the command line of the daemon itself: the original's
@@ -24,8 +26,8 @@ func newDaemonFlagSet(stderr io.Writer) (*flag.FlagSet, *daemonFlags) {
 	f := &daemonFlags{}
 	fs := flag.NewFlagSet("nfdhcpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.config, "c", DefaultConfigPath, "configuration `file`")
-	fs.StringVar(&f.config, "config", DefaultConfigPath, "configuration `file` (same as -c)")
+	fs.StringVar(&f.config, "c", config.DefaultPath, "configuration `file`")
+	fs.StringVar(&f.config, "config", config.DefaultPath, "configuration `file` (same as -c)")
 	fs.BoolVar(&f.debug, "d", false, "log at debug level")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (same as -d)")
 	fs.BoolVar(&f.foreground, "f", false, "run in the foreground (always the case; accepted for compatibility)")

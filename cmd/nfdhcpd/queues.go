@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -49,7 +50,7 @@ func (s *queueSet) Failed() <-chan error { return s.failed }
 // changed are reopened, removed ones are stopped, unchanged ones keep
 // running untouched. New sockets are all opened before anything is
 // stopped, so a queue that cannot be opened leaves the set as it was.
-func (s *queueSet) Apply(ctx context.Context, want []QueueSpec) error {
+func (s *queueSet) Apply(ctx context.Context, want []config.QueueSpec) error {
 	wanted := make(map[responder.Kind]int, len(want))
 	opened := make(map[responder.Kind]responder.Source)
 	for _, q := range want {
@@ -78,7 +79,7 @@ func (s *queueSet) Apply(ctx context.Context, want []QueueSpec) error {
 	return nil
 }
 
-func (s *queueSet) start(ctx context.Context, q QueueSpec, src responder.Source) {
+func (s *queueSet) start(ctx context.Context, q config.QueueSpec, src responder.Source) {
 	qctx, cancel := context.WithCancel(ctx)
 	r := &runningQueue{num: q.Num, cancel: cancel, done: make(chan struct{})}
 	s.running[q.Kind] = r

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -95,10 +96,10 @@ func waitServing(t *testing.T, f *fakeQueues, n int) []string {
 }
 
 func TestQueueSetApply(t *testing.T) {
-	all := []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 43}, {responder.KindNS, 44}, {responder.KindDHCPv6, 45}}
+	all := []config.QueueSpec{{Kind: responder.KindDHCPv4, Num: 42}, {Kind: responder.KindRS, Num: 43}, {Kind: responder.KindNS, Num: 44}, {Kind: responder.KindDHCPv6, Num: 45}}
 	steps := []struct {
 		name    string
-		want    []QueueSpec
+		want    []config.QueueSpec
 		failOn  int
 		serving int // new loops expected to start
 		events  []string
@@ -108,13 +109,13 @@ func TestQueueSetApply(t *testing.T) {
 			"open 42", "open 43", "open 44", "open 45", "serve dhcpv4 42", "serve dhcpv6 45", "serve ns 44", "serve rs 43"}},
 		{name: "unchanged", want: all, failOn: -1},
 		{name: "renumber rs, drop dhcpv6", serving: 1, failOn: -1,
-			want:   []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 53}, {responder.KindNS, 44}},
+			want:   []config.QueueSpec{{Kind: responder.KindDHCPv4, Num: 42}, {Kind: responder.KindRS, Num: 53}, {Kind: responder.KindNS, Num: 44}},
 			events: []string{"open 53", "serve rs 53", "stopped dhcpv6 45", "stopped rs 43"}},
 		{name: "open fails: nothing changes", failOn: 60, wantErr: true,
-			want:   []QueueSpec{{responder.KindDHCPv4, 50}, {responder.KindRS, 60}},
+			want:   []config.QueueSpec{{Kind: responder.KindDHCPv4, Num: 50}, {Kind: responder.KindRS, Num: 60}},
 			events: []string{"close 50", "open 50"}},
 		{name: "ns removed", failOn: -1,
-			want:   []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 53}},
+			want:   []config.QueueSpec{{Kind: responder.KindDHCPv4, Num: 42}, {Kind: responder.KindRS, Num: 53}},
 			events: []string{"stopped ns 44"}},
 	}
 	f := &fakeQueues{}
@@ -145,7 +146,7 @@ func TestQueueSetApply(t *testing.T) {
 func TestQueueSetFailed(t *testing.T) {
 	f := &fakeQueues{failOn: -1, errOn: map[int]error{43: errors.New("socket gone")}}
 	s := newQueueSet(slog.New(slog.DiscardHandler), f.open, f.serve)
-	if err := s.Apply(context.Background(), []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 43}}); err != nil {
+	if err := s.Apply(context.Background(), []config.QueueSpec{{Kind: responder.KindDHCPv4, Num: 42}, {Kind: responder.KindRS, Num: 43}}); err != nil {
 		t.Fatal(err)
 	}
 	err := <-s.Failed()

@@ -5,6 +5,8 @@ import (
 	"reflect"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
+	"github.com/nfdhcpd/nfdhcpd/control"
 )
 
 // reload applies SIGHUP: it reads the configuration again and applies
@@ -15,7 +17,7 @@ import (
 // the log and keep their running value.
 func (d *daemon) reload(ctx context.Context) {
 	d.log.Info("reloading configuration", "config", d.configPath)
-	cfg, err := LoadConfig(d.configPath, d.log)
+	cfg, err := config.Load(d.configPath, d.log)
 	if err != nil {
 		d.log.Error("reload failed, keeping the running configuration", "error", err)
 		d.table.Rescan()
@@ -67,7 +69,7 @@ func (d *daemon) dump() {
 	}
 	for _, q := range d.cfg.Queues() {
 		attrs := []any{"QUEUE", q.Num, "kind", q.Kind.String()}
-		for _, o := range outcomes() {
+		for _, o := range control.Outcomes() {
 			attrs = append(attrs, o.String(), d.resp.Stats.Get(q.Kind, o))
 		}
 		d.log.Info("queue counters", attrs...)

@@ -2,44 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
-
-// moduleConfig maps the [routing] section to the routing module's
-// configuration, with table names resolved through the rt_tables files
-// under tablesDir.
-func (c *RoutingConfig) moduleConfig(tablesDir string) (routing.Config, error) {
-	names, err := routing.ReadTableNames(tablesDir)
-	if err != nil {
-		return routing.Config{}, err
-	}
-	role, err := routing.ParseRole(string(c.Role))
-	if err != nil {
-		return routing.Config{}, fmt.Errorf("config: [routing] role: %w", err)
-	}
-	cfg := routing.Config{
-		Role:      role,
-		Announce:  routing.Announce(c.Announce),
-		Table:     c.Table,
-		Uplink:    c.Uplink,
-		Uplink6:   c.Uplink6,
-		Subnet:    c.Subnet,
-		Gateway:   c.Gateway,
-		ARPIP:     c.ARPIP,
-		Subnet6:   c.Subnet6,
-		Gateway6:  c.Gateway6,
-		WAN:       c.WAN,
-		Antispoof: c.Antispoof,
-		Tables:    names,
-	}
-	if err := cfg.Validate(); err != nil {
-		return routing.Config{}, fmt.Errorf("config: [routing]: %w", err)
-	}
-	return cfg, nil
-}
 
 // runRouting converges the host's routing state with the binding table
 // until ctx is done, when [routing] is enabled. It waits for the table's
@@ -47,11 +14,11 @@ func (c *RoutingConfig) moduleConfig(tablesDir string) (routing.Config, error) {
 // routes a previous run left for VMs that are still running. On the way
 // out it leaves the state in place, so that a restart does not interrupt
 // VM traffic.
-func (d *daemon) runRouting(ctx context.Context, rc RoutingConfig) error {
+func (d *daemon) runRouting(ctx context.Context, rc config.Routing) error {
 	if !rc.Enable {
 		return nil
 	}
-	cfg, err := rc.moduleConfig(routing.DefaultTablesDir)
+	cfg, err := rc.ModuleConfig(routing.DefaultTablesDir)
 	if err != nil {
 		return err
 	}

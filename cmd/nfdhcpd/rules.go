@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -47,7 +48,7 @@ func captureMatchOf(k responder.Kind) captureMatch {
 // family in iptables-restore format, or nil when no queue of that family is
 // open. Each TAP pattern gets two rules: one for routed TAPs (the input
 // interface) and one for TAPs on a bridge (the physdev match).
-func iptablesRules(queues []QueueSpec, ipv6 bool, taps []string) []string {
+func iptablesRules(queues []config.QueueSpec, ipv6 bool, taps []string) []string {
 	var jumps, rules []string
 	for _, q := range queues {
 		m := captureMatchOf(q.Kind)
@@ -77,7 +78,7 @@ func iptablesRules(queues []QueueSpec, ipv6 bool, taps []string) []string {
 // nftRules returns the capture rules of the configured queues as an nft
 // script for routed TAPs: native nftables has no physdev match for bridged
 // packets seen by the IP hooks.
-func nftRules(queues []QueueSpec, taps []string) []string {
+func nftRules(queues []config.QueueSpec, taps []string) []string {
 	out := []string{
 		"table inet nfdhcpd",
 		"delete table inet nfdhcpd",
@@ -127,7 +128,7 @@ var rulesFormats = []string{"all", "iptables", "ip6tables", "nft"}
 func runRules(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("c", DefaultConfigPath, "configuration `file`")
+	configPath := fs.String("c", config.DefaultPath, "configuration `file`")
 	format := fs.String("format", "all", "what to print: "+strings.Join(rulesFormats, ", "))
 	tapList := fs.String("taps", "tap+", "comma-separated TAP name `patterns` in iptables syntax (a trailing + matches any suffix), e.g. tap+,vnet+")
 	fs.Usage = func() {
@@ -150,7 +151,7 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*configPath, slog.New(slog.DiscardHandler))
+	cfg, err := config.Load(*configPath, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	return writeRules(stdout, *format, queues, taps)
 }
 
-func writeRules(w io.Writer, format string, queues []QueueSpec, taps []string) error {
+func writeRules(w io.Writer, format string, queues []config.QueueSpec, taps []string) error {
 	var sections []struct {
 		title string
 		lines []string

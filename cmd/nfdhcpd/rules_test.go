@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // ruleLines returns the lines of a rules file that are not comments or
@@ -29,7 +31,7 @@ func ruleLines(text string) []string {
 // `nfdhcpd rules` prints for the default configuration, so the two cannot
 // drift apart.
 func TestRulesMatchContrib(t *testing.T) {
-	cfg, err := ParseConfig(nil, slog.New(slog.DiscardHandler))
+	cfg, err := config.Parse(nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestRulesQueuesAndTaps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := ParseConfig([]byte(tt.conf), slog.New(slog.DiscardHandler))
+			cfg, err := config.Parse([]byte(tt.conf), slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

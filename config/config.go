@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -13,22 +13,22 @@ import (
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
-// DefaultConfigPath is where the original kept nfdhcpd.conf.
-const DefaultConfigPath = "/etc/nfdhcpd/nfdhcpd.conf"
+// DefaultPath is where the original kept nfdhcpd.conf.
+const DefaultPath = "/etc/nfdhcpd/nfdhcpd.conf"
 
 // NoQueue is the queue number of a queue that is not opened.
 const NoQueue = -1
 
 // A Config is the validated content of nfdhcpd.conf.
 type Config struct {
-	General GeneralConfig
-	DHCP    DHCPConfig
-	IPv6    IPv6Config
-	Routing RoutingConfig
+	General General
+	DHCP    DHCP
+	IPv6    IPv6
+	Routing Routing
 }
 
-// GeneralConfig is the [general] section.
-type GeneralConfig struct {
+// General is the [general] section.
+type General struct {
 	DataPath string // binding files directory
 	PIDFile  string // empty: no pidfile
 	LogDir   string // accepted for compatibility; logs go to stderr/journald
@@ -37,11 +37,11 @@ type GeneralConfig struct {
 	ControlSocket string // unix socket of `nfdhcpd status`; empty: none
 	MetricsListen string // host:port of the Prometheus endpoint; empty: off
 
-	RateLimit RateLimitConfig // per-TAP packet rate (config_ratelimit.go)
+	RateLimit RateLimit // per-TAP packet rate (ratelimit.go)
 }
 
-// DHCPConfig is the [dhcp] section.
-type DHCPConfig struct {
+// DHCP is the [dhcp] section.
+type DHCP struct {
 	Enable        bool
 	LeaseLifetime time.Duration
 	LeaseRenewal  time.Duration
@@ -52,8 +52,8 @@ type DHCPConfig struct {
 	Domain        string
 }
 
-// IPv6Config is the [ipv6] section.
-type IPv6Config struct {
+// IPv6 is the [ipv6] section.
+type IPv6 struct {
 	Enable      bool
 	Mode        responder.IPv6Mode // "auto" already resolved
 	RAPeriod    time.Duration      // 0: no unsolicited RAs
@@ -64,19 +64,19 @@ type IPv6Config struct {
 	Domains     []string
 }
 
-// LoadConfig reads and validates the configuration file at path. Unknown
+// Load reads and validates the configuration file at path. Unknown
 // keys are logged as warnings, not refused, so that a file written for a
 // newer or older daemon still starts it.
-func LoadConfig(path string, log *slog.Logger) (*Config, error) {
+func Load(path string, log *slog.Logger) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return ParseConfig(data, log)
+	return Parse(data, log)
 }
 
-// ParseConfig validates the content of a configuration file.
-func ParseConfig(data []byte, log *slog.Logger) (*Config, error) {
+// Parse validates the content of a configuration file.
+func Parse(data []byte, log *slog.Logger) (*Config, error) {
 	f, err := ini.LoadSources(ini.LoadOptions{
 		Insensitive: true,
 		// Inline comments and quotes are handled by stripInlineComment and
@@ -132,7 +132,7 @@ func ParseConfig(data []byte, log *slog.Logger) (*Config, error) {
 	return &c, nil
 }
 
-func (g *GeneralConfig) parse(r *sectionReader) error {
+func (g *General) parse(r *sectionReader) error {
 	g.DataPath = r.str("datapath", "/var/lib/nfdhcpd")
 	if g.DataPath == "" {
 		return r.errorf("datapath", "must not be empty")
@@ -146,7 +146,7 @@ func (g *GeneralConfig) parse(r *sectionReader) error {
 	return g.parseOps(r)
 }
 
-func (d *DHCPConfig) parse(r *sectionReader) error {
+func (d *DHCP) parse(r *sectionReader) error {
 	var err error
 	if d.Enable, err = r.boolean("enable_dhcp", true); err != nil {
 		return err
@@ -180,7 +180,7 @@ func (d *DHCPConfig) parse(r *sectionReader) error {
 	return nil
 }
 
-func (c *IPv6Config) parse(r *sectionReader) error {
+func (c *IPv6) parse(r *sectionReader) error {
 	var err error
 	if c.Enable, err = r.boolean("enable_ipv6", true); err != nil {
 		return err
@@ -219,7 +219,7 @@ func (c *IPv6Config) parse(r *sectionReader) error {
 
 // parseMode resolves mode, and the original's enable_dhcpv6, into one of
 // the three responder modes. In slaac mode the DHCPv6 queue is not opened.
-func (c *IPv6Config) parseMode(r *sectionReader) error {
+func (c *IPv6) parseMode(r *sectionReader) error {
 	legacy, legacySet, err := r.optionalBool("enable_dhcpv6")
 	if err != nil {
 		return err

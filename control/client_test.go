@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 
 func TestRoutingLine(t *testing.T) {
 	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
-	counts := routingReport{Role: "vmc", Syncs: 12, FullSyncs: 2, SyncErrors: 1, OpsApplied: 4000, OpsFailed: 1}
+	counts := RoutingReport{Role: "vmc", Syncs: 12, FullSyncs: 2, SyncErrors: 1, OpsApplied: 4000, OpsFailed: 1}
 	const prefix = "role vmc, 12 passes (2 full, 1 failed), 4000 kernel changes made, 1 refused"
 	tests := []struct {
 		name string
@@ -35,9 +35,9 @@ func TestRoutingLine(t *testing.T) {
 // TestPrintStatusRouting checks that the routing line shows only when the
 // routing module runs.
 func TestPrintStatusRouting(t *testing.T) {
-	for _, routing := range []*routingReport{nil, {Role: "gateway"}} {
+	for _, routing := range []*RoutingReport{nil, {Role: "gateway"}} {
 		var out strings.Builder
-		if err := printStatus(&out, statusReport{Version: "test", Routing: routing}); err != nil {
+		if err := Print(&out, Report{Version: "test", Routing: routing}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := strings.Contains(out.String(), "routing: role gateway"), routing != nil; got != want {

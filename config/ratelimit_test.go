@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"log/slog"
@@ -11,19 +11,19 @@ import (
 )
 
 // defaultRateLimit is what a file without rate_limit and rate_burst gives.
-var defaultRateLimit = RateLimitConfig{PerSecond: responder.DefaultRatePerSecond, Burst: responder.DefaultRateBurst}
+var defaultRateLimit = RateLimit{PerSecond: responder.DefaultRatePerSecond, Burst: responder.DefaultRateBurst}
 
 func TestParseRateLimit(t *testing.T) {
 	tests := []struct {
 		name    string
 		general string
-		want    RateLimitConfig
+		want    RateLimit
 		wantErr string // substring of the error; empty: no error
 	}{
 		{name: "defaults", general: "", want: defaultRateLimit},
-		{name: "set", general: "rate_limit = 5\nrate_burst = 12", want: RateLimitConfig{PerSecond: 5, Burst: 12}},
-		{name: "fractional with comment", general: "rate_limit = 0.5\t# one every two seconds", want: RateLimitConfig{PerSecond: 0.5, Burst: responder.DefaultRateBurst}},
-		{name: "off", general: "rate_limit = 0", want: RateLimitConfig{Burst: responder.DefaultRateBurst}},
+		{name: "set", general: "rate_limit = 5\nrate_burst = 12", want: RateLimit{PerSecond: 5, Burst: 12}},
+		{name: "fractional with comment", general: "rate_limit = 0.5\t# one every two seconds", want: RateLimit{PerSecond: 0.5, Burst: responder.DefaultRateBurst}},
+		{name: "off", general: "rate_limit = 0", want: RateLimit{Burst: responder.DefaultRateBurst}},
 		{name: "empty values keep the defaults", general: "rate_limit =\nrate_burst =", want: defaultRateLimit},
 		{name: "negative", general: "rate_limit = -1", wantErr: "[general] rate_limit"},
 		{name: "not a number", general: "rate_limit = fast", wantErr: "[general] rate_limit"},
@@ -35,15 +35,15 @@ func TestParseRateLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseConfig([]byte("[general]\n"+tt.general+"\n"), slog.New(slog.DiscardHandler))
+			c, err := Parse([]byte("[general]\n"+tt.general+"\n"), slog.New(slog.DiscardHandler))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("ParseConfig error = %v, want one containing %q", err, tt.wantErr)
+					t.Fatalf("Parse error = %v, want one containing %q", err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParseConfig: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			if diff := cmp.Diff(tt.want, c.General.RateLimit); diff != "" {
 				t.Errorf("rate limit (-want +got):\n%s", diff)

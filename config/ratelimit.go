@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"math"
@@ -7,9 +7,9 @@ import (
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
-// RateLimitConfig is the per-TAP rate limit of [general]: rate_limit
+// RateLimit is the per-TAP rate limit of [general]: rate_limit
 // packets per second sustained, rate_burst at once, all queues together.
-type RateLimitConfig struct {
+type RateLimit struct {
 	PerSecond float64 // 0: no limit
 	Burst     int
 }
@@ -18,8 +18,8 @@ type RateLimitConfig struct {
 const maxRateBurst = 1 << 20
 
 // parseRateLimit reads rate_limit and rate_burst.
-func (g *GeneralConfig) parseRateLimit(r *sectionReader) error {
-	g.RateLimit = RateLimitConfig{PerSecond: responder.DefaultRatePerSecond, Burst: responder.DefaultRateBurst}
+func (g *General) parseRateLimit(r *sectionReader) error {
+	g.RateLimit = RateLimit{PerSecond: responder.DefaultRatePerSecond, Burst: responder.DefaultRateBurst}
 	if v, ok := r.raw("rate_limit"); ok && v != "" {
 		n, err := strconv.ParseFloat(v, 64)
 		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
@@ -39,6 +39,6 @@ func (g *GeneralConfig) parseRateLimit(r *sectionReader) error {
 }
 
 // options maps the configuration to the responder's.
-func (c RateLimitConfig) options() responder.RateLimit {
+func (c RateLimit) options() responder.RateLimit {
 	return responder.RateLimit{PerSecond: c.PerSecond, Burst: c.Burst}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"net"
@@ -11,7 +11,7 @@ const DefaultControlSocket = "/run/nfdhcpd/control"
 
 // parseOps reads the [general] keys of the operations features: the
 // control socket and the metrics endpoint.
-func (g *GeneralConfig) parseOps(r *sectionReader) error {
+func (g *General) parseOps(r *sectionReader) error {
 	g.ControlSocket = r.str("control_socket", DefaultControlSocket)
 	if g.ControlSocket != "" && !strings.HasPrefix(g.ControlSocket, "/") {
 		return r.errorf("control_socket", "%q is not an absolute path", g.ControlSocket)

@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"bufio"
@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// procNfnetlinkQueue is the kernel's table of the NFQUEUE queues bound in
+// ProcNFQueue is the kernel's table of the NFQUEUE queues bound in
 // the reader's network namespace.
-const procNfnetlinkQueue = "/proc/net/netfilter/nfnetlink_queue"
+const ProcNFQueue = "/proc/net/netfilter/nfnetlink_queue"
 
 // A kernelQueueStats is one line of the kernel's NFQUEUE table.
 type kernelQueueStats struct {

@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"log/slog"
@@ -107,21 +107,21 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	var routingStats routing.Stats
 	started := time.Unix(1_700_000_000, 0)
-	handler := newMetricsHandler(metricsSources{
-		report: func() statusReport {
-			r := newStatusReport([]binding.Status{
+	handler := NewMetricsHandler(Sources{
+		Report: func() Report {
+			r := NewReport([]binding.Status{
 				{Name: "tap1", State: binding.StateActive},
 				{Name: "tap2", State: binding.StateInvalid, Reason: "bad MAC"},
 				{Name: "tap3", State: binding.StateInvalid, Reason: "bad IP"},
 			}, &resp.Stats)
 			r.Version, r.Started = "1.2.3", started
-			r.Routing = &routingReport{Role: "vmc", LastSync: time.Unix(1_700_000_100, 0), LastError: "route add: busy"}
+			r.Routing = &RoutingReport{Role: "vmc", LastSync: time.Unix(1_700_000_100, 0), LastError: "route add: busy"}
 			return r
 		},
-		stats:        &resp.Stats,
-		queues:       func() map[uint16]uint64 { return map[uint16]uint64{42: 4, 43: 0} },
-		routing:      routingStats.Snapshot,
-		kernelQueues: kernelTable,
+		Stats:        &resp.Stats,
+		Queues:       func() map[uint16]uint64 { return map[uint16]uint64{42: 4, 43: 0} },
+		Routing:      routingStats.Snapshot,
+		KernelQueues: kernelTable,
 	}, slog.New(slog.DiscardHandler))
 
 	got := scrape(t, handler)
@@ -182,11 +182,11 @@ func TestMetricsEndpoint(t *testing.T) {
 
 func TestMetricsWithoutRoutingOrKernelTable(t *testing.T) {
 	var stats responder.Stats
-	handler := newMetricsHandler(metricsSources{
-		report:       func() statusReport { return newStatusReport(nil, &stats) },
-		stats:        &stats,
-		queues:       func() map[uint16]uint64 { return map[uint16]uint64{42: 0} },
-		kernelQueues: filepath.Join(t.TempDir(), "missing"),
+	handler := NewMetricsHandler(Sources{
+		Report:       func() Report { return NewReport(nil, &stats) },
+		Stats:        &stats,
+		Queues:       func() map[uint16]uint64 { return map[uint16]uint64{42: 0} },
+		KernelQueues: filepath.Join(t.TempDir(), "missing"),
 	}, slog.New(slog.DiscardHandler))
 	for series := range scrape(t, handler) {
 		if strings.HasPrefix(series, "nfdhcpd_routing_") || strings.HasPrefix(series, "nfdhcpd_kernel_queue_") {

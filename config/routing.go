@@ -1,31 +1,34 @@
-package main
+package config
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
-// A RoutingRole is the node-level routed setup of the host.
-type RoutingRole string
+// A Role is the node-level routed setup of the host.
+type Role string
 
 const (
 	// RoleNone installs per-binding state only.
-	RoleNone RoutingRole = "none"
+	RoleNone Role = "none"
 	// RoleVMC forwards VM traffic to an external router on the uplink.
-	RoleVMC RoutingRole = "vmc"
+	RoleVMC Role = "vmc"
 	// RoleGateway is the router only: gateway address, forwarding, NAT.
-	RoleGateway RoutingRole = "gateway"
+	RoleGateway Role = "gateway"
 	// RoleVMCGateway is a router that also hosts VMs.
-	RoleVMCGateway RoutingRole = "vmc+gateway"
+	RoleVMCGateway Role = "vmc+gateway"
 )
 
-// RoutingConfig is the [routing] section: the companion module that
+// Routing is the [routing] section: the companion module that
 // installs the routed setup's kernel state. It is plain values; the routing
 // package maps it to its own types.
-type RoutingConfig struct {
+type Routing struct {
 	Enable    bool
-	Role      RoutingRole
+	Role      Role
 	Table     string // number or rt_tables name
 	Uplink    string
 	Uplink6   string // defaults to Uplink
@@ -37,21 +40,22 @@ type RoutingConfig struct {
 	WAN       string // empty: no NAT
 	Antispoof bool
 	// Announce is "proxy" (proxy ARP/NDP on a shared uplink; also when
-	// empty) or "bgp" (host routes left for BIRD to announce); BIRDSocket is the control
-	// socket `nfdhcpd check` probes, empty for BIRD's usual paths.
+	// empty) or "bgp" (host routes left for BIRD to announce). BIRDSocket
+	// is the control socket `nfdhcpd check` probes, empty for BIRD's
+	// usual paths.
 	Announce   string
 	BIRDSocket string
 }
 
-func (c *RoutingConfig) parse(r *sectionReader) error {
+func (c *Routing) parse(r *sectionReader) error {
 	var err error
 	if c.Enable, err = r.boolean("enable_routing", false); err != nil {
 		return err
 	}
 	role := strings.ToLower(r.str("role", string(RoleVMC)))
-	switch RoutingRole(role) {
+	switch Role(role) {
 	case RoleNone, RoleVMC, RoleGateway, RoleVMCGateway:
-		c.Role = RoutingRole(role)
+		c.Role = Role(role)
 	case "":
 		c.Role = RoleVMC
 	default:
@@ -104,7 +108,7 @@ func (c *RoutingConfig) parse(r *sectionReader) error {
 
 // validate checks what the enabled module needs for its role, so that a
 // half-configured node is refused at start instead of half-routed.
-func (c *RoutingConfig) validate(r *sectionReader) error {
+func (c *Routing) validate(r *sectionReader) error {
 	if c.Announce == "bgp" {
 		return c.validateBGP(r)
 	}
@@ -163,7 +167,7 @@ func validIfName(s string) bool {
 }
 
 // parseAnnounce reads the keys of announcing VMs over BGP.
-func (c *RoutingConfig) parseAnnounce(r *sectionReader) error {
+func (c *Routing) parseAnnounce(r *sectionReader) error {
 	c.Announce = strings.ToLower(r.str("announce", ""))
 	switch c.Announce {
 	case "", "proxy", "bgp":
@@ -177,7 +181,7 @@ func (c *RoutingConfig) parseAnnounce(r *sectionReader) error {
 // validateBGP checks an enabled module with announce = bgp: the gateways
 // of a VM host are the router's end of its point-to-point links, outside
 // the VMs' subnets, and arp_ip has no use.
-func (c *RoutingConfig) validateBGP(r *sectionReader) error {
+func (c *Routing) validateBGP(r *sectionReader) error {
 	switch c.Role {
 	case RoleNone:
 		return nil
@@ -204,4 +208,37 @@ func (c *RoutingConfig) validateBGP(r *sectionReader) error {
 		return r.errorf("gateway6", "role %s with announce = bgp needs %s", c.Role, what)
 	}
 	return nil
+}
+
+// ModuleConfig maps the [routing] section to the routing module's
+// configuration, with table names resolved through the rt_tables files
+// under tablesDir.
+func (c *Routing) ModuleConfig(tablesDir string) (routing.Config, error) {
+	names, err := routing.ReadTableNames(tablesDir)
+	if err != nil {
+		return routing.Config{}, err
+	}
+	role, err := routing.ParseRole(string(c.Role))
+	if err != nil {
+		return routing.Config{}, fmt.Errorf("config: [routing] role: %w", err)
+	}
+	cfg := routing.Config{
+		Role:      role,
+		Announce:  routing.Announce(c.Announce),
+		Table:     c.Table,
+		Uplink:    c.Uplink,
+		Uplink6:   c.Uplink6,
+		Subnet:    c.Subnet,
+		Gateway:   c.Gateway,
+		ARPIP:     c.ARPIP,
+		Subnet6:   c.Subnet6,
+		Gateway6:  c.Gateway6,
+		WAN:       c.WAN,
+		Antispoof: c.Antispoof,
+		Tables:    names,
+	}
+	if err := cfg.Validate(); err != nil {
+		return routing.Config{}, fmt.Errorf("config: [routing]: %w", err)
+	}
+	return cfg, nil
 }

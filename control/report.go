@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"time"
@@ -8,25 +8,25 @@ import (
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
-// A statusReport is what the control socket's /status answers with, as
+// A Report is what the control socket's /status answers with, as
 // JSON: the daemon, every binding file with its state, and the packet
 // counters. `nfdhcpd status` prints it.
-type statusReport struct {
+type Report struct {
 	Version   string          `json:"version"`
 	PID       int             `json:"pid"`
 	Started   time.Time       `json:"started"`
 	Config    string          `json:"config"`
 	Datapath  string          `json:"datapath"`
-	Bindings  []bindingReport `json:"bindings"`
+	Bindings  []BindingReport `json:"bindings"`
 	BindingsN map[string]int  `json:"bindings_by_state"`
-	Counters  []counterReport `json:"counters"`
+	Counters  []CounterReport `json:"counters"`
 	// Routing is absent when the routing module is off.
-	Routing *routingReport `json:"routing,omitempty"`
+	Routing *RoutingReport `json:"routing,omitempty"`
 }
 
-// A routingReport is the routing module's state: its role, what its
+// A RoutingReport is the routing module's state: its role, what its
 // reconcile passes did, and how the latest one ended.
-type routingReport struct {
+type RoutingReport struct {
 	Role       string    `json:"role"`
 	Syncs      uint64    `json:"syncs"`
 	FullSyncs  uint64    `json:"full_syncs"`
@@ -37,19 +37,19 @@ type routingReport struct {
 	LastError  string    `json:"last_error,omitempty"`
 }
 
-// newRoutingReport reads the routing module's counters and latest pass.
-func newRoutingReport(role RoutingRole, stats *routing.Stats) *routingReport {
+// NewRoutingReport reads the routing module's counters and latest pass.
+func NewRoutingReport(role string, stats *routing.Stats) *RoutingReport {
 	c, last := stats.Snapshot(), stats.LastSync()
-	return &routingReport{
-		Role:  string(role),
+	return &RoutingReport{
+		Role:  role,
 		Syncs: c.Syncs, FullSyncs: c.FullSyncs, SyncErrors: c.SyncErrors,
 		OpsApplied: c.OpsApplied, OpsFailed: c.OpsFailed,
 		LastSync: last.At, LastError: last.Err,
 	}
 }
 
-// A bindingReport is one binding file in the status.
-type bindingReport struct {
+// A BindingReport is one binding file in the status.
+type BindingReport struct {
 	Name     string `json:"name"`
 	State    string `json:"state"` // active, pending, invalid
 	Reason   string `json:"reason,omitempty"`
@@ -62,42 +62,42 @@ type bindingReport struct {
 	File     string `json:"file"`
 }
 
-// A counterReport is how many packets of one queue ended one way.
-type counterReport struct {
+// A CounterReport is how many packets of one queue ended one way.
+type CounterReport struct {
 	Queue   string `json:"queue"`
 	Outcome string `json:"outcome"`
 	Packets uint64 `json:"packets"`
 }
 
-// queueKinds and outcomes list every counter, in a stable order.
-func queueKinds() []responder.Kind {
+// QueueKinds and Outcomes list every counter, in a stable order.
+func QueueKinds() []responder.Kind {
 	return []responder.Kind{responder.KindDHCPv4, responder.KindRS, responder.KindNS, responder.KindDHCPv6}
 }
 
-func outcomes() []responder.Outcome {
+func Outcomes() []responder.Outcome {
 	return []responder.Outcome{
 		responder.OutcomeAnswered, responder.OutcomeNAK, responder.OutcomeIgnored, responder.OutcomeSpoofed,
 		responder.OutcomeMalformed, responder.OutcomeUnknownTAP, responder.OutcomeError, responder.OutcomeRateLimited,
 	}
 }
 
-// bindingStates lists the states in the order the status shows them.
-func bindingStates() []binding.State {
+// BindingStates lists the states in the order the status shows them.
+func BindingStates() []binding.State {
 	return []binding.State{binding.StateActive, binding.StatePending, binding.StateInvalid}
 }
 
-// newStatusReport gathers the status from the table's status and the
-// responder's counters.
-func newStatusReport(statuses []binding.Status, stats *responder.Stats) statusReport {
-	r := statusReport{
-		Bindings:  make([]bindingReport, 0, len(statuses)),
+// NewReport gathers the status from the table's status and the
+// responder's counters; the caller fills in the daemon's own fields.
+func NewReport(statuses []binding.Status, stats *responder.Stats) Report {
+	r := Report{
+		Bindings:  make([]BindingReport, 0, len(statuses)),
 		BindingsN: map[string]int{},
 	}
-	for _, s := range bindingStates() {
+	for _, s := range BindingStates() {
 		r.BindingsN[s.String()] = 0
 	}
 	for _, s := range statuses {
-		b := bindingReport{Name: s.Name, State: s.State.String(), Reason: s.Reason, TapIndex: s.TapIndex, File: s.File}
+		b := BindingReport{Name: s.Name, State: s.State.String(), Reason: s.Reason, TapIndex: s.TapIndex, File: s.File}
 		if s.Binding != nil {
 			b.Indev = s.Binding.Indev
 			b.MAC = s.Binding.MAC.String()
@@ -112,9 +112,9 @@ func newStatusReport(statuses []binding.Status, stats *responder.Stats) statusRe
 		r.Bindings = append(r.Bindings, b)
 		r.BindingsN[b.State]++
 	}
-	for _, k := range queueKinds() {
-		for _, o := range outcomes() {
-			r.Counters = append(r.Counters, counterReport{Queue: k.String(), Outcome: o.String(), Packets: stats.Get(k, o)})
+	for _, k := range QueueKinds() {
+		for _, o := range Outcomes() {
+			r.Counters = append(r.Counters, CounterReport{Queue: k.String(), Outcome: o.String(), Packets: stats.Get(k, o)})
 		}
 	}
 	return r

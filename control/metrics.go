@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"log/slog"
@@ -13,28 +13,28 @@ import (
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
-// metricsSources is everything the metrics endpoint reads, at scrape time
-// only: the hot paths keep their own atomic counters and never touch the
+// Sources is everything the status report and the metrics read, at
+// request and scrape time only: the hot paths keep their own atomic counters and never touch the
 // Prometheus library.
-type metricsSources struct {
-	// report gives the bindings by state, the packet counters, the version
+type Sources struct {
+	// Report gives the bindings by state, the packet counters, the version
 	// and the start time.
-	report func() statusReport
-	// stats are the responder's counters (message types, latency).
-	stats *responder.Stats
-	// queues gives the open queues' socket overflow counts by number.
-	queues func() map[uint16]uint64
-	// routing gives the routing module's counters; nil when it is off.
-	routing func() routing.StatsSnapshot
-	// kernelQueues is the kernel's NFQUEUE table,
+	Report func() Report
+	// Stats are the responder's counters (message types, latency).
+	Stats *responder.Stats
+	// Queues gives the open queues' socket overflow counts by number.
+	Queues func() map[uint16]uint64
+	// Routing gives the routing module's counters; nil when it is off.
+	Routing func() routing.StatsSnapshot
+	// KernelQueues is the kernel's NFQUEUE table,
 	// /proc/net/netfilter/nfnetlink_queue outside tests.
-	kernelQueues string
+	KernelQueues string
 }
 
-// newMetricsHandler returns the /metrics handler: a registry of its own
+// NewMetricsHandler returns the /metrics handler: a registry of its own
 // (never the library's global one) holding the daemon's collector and the
 // standard Go runtime and process collectors.
-func newMetricsHandler(src metricsSources, log *slog.Logger) http.Handler {
+func NewMetricsHandler(src Sources, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newDaemonCollector(src),
@@ -50,7 +50,7 @@ func newMetricsHandler(src metricsSources, log *slog.Logger) http.Handler {
 // A daemonCollector turns the daemon's counters into metrics at each
 // scrape.
 type daemonCollector struct {
-	src metricsSources
+	src Sources
 
 	buildInfo, startTime, packets, bindings        *prometheus.Desc
 	requests, replies, latency                     *prometheus.Desc
@@ -60,7 +60,7 @@ type daemonCollector struct {
 	routingOps, routingLastSync, routingLastFailed *prometheus.Desc
 }
 
-func newDaemonCollector(src metricsSources) *daemonCollector {
+func newDaemonCollector(src Sources) *daemonCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("nfdhcpd_"+name, help, labels, nil)
 	}
@@ -113,30 +113,30 @@ func (c *daemonCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 
-	r := c.src.report()
+	r := c.src.Report()
 	gauge(c.buildInfo, 1, r.Version)
 	gauge(c.startTime, float64(r.Started.Unix()))
 	for _, p := range r.Counters {
 		counter(c.packets, p.Packets, p.Queue, p.Outcome)
 	}
-	for _, s := range bindingStates() {
+	for _, s := range BindingStates() {
 		gauge(c.bindings, float64(r.BindingsN[s.String()]), s.String())
 	}
 
-	for _, k := range queueKinds() {
+	for _, k := range QueueKinds() {
 		c.collectMessages(ch, k)
-		lat := c.src.stats.Latency(k)
+		lat := c.src.Stats.Latency(k)
 		ch <- prometheus.MustNewConstHistogram(c.latency, lat.Count, lat.Sum.Seconds(), cumulativeBuckets(lat), k.String())
 	}
 
-	overflows := c.src.queues()
+	overflows := c.src.Queues()
 	for num, n := range overflows {
 		counter(c.overflows, n, strconv.Itoa(int(num)))
 	}
 	c.collectKernelQueues(ch, overflows)
 
-	if c.src.routing != nil {
-		s := c.src.routing()
+	if c.src.Routing != nil {
+		s := c.src.Routing()
 		counter(c.routingSyncs, s.Syncs)
 		counter(c.routingFull, s.FullSyncs)
 		counter(c.routingErrors, s.SyncErrors)
@@ -172,8 +172,8 @@ func (c *daemonCollector) collectMessages(ch chan<- prometheus.Metric, k respond
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(n), k.String(), responder.MessageTypeName(k, uint8(t)))
 		}
 	}
-	send(c.requests, knownRequests, c.src.stats.Requests)
-	send(c.replies, knownReplies, c.src.stats.Replies)
+	send(c.requests, knownRequests, c.src.Stats.Requests)
+	send(c.replies, knownReplies, c.src.Stats.Replies)
 }
 
 // collectKernelQueues sends the kernel's own counters of the daemon's
@@ -181,7 +181,7 @@ func (c *daemonCollector) collectMessages(ch chan<- prometheus.Metric, k respond
 // queues: only the daemon's are reported. A table that cannot be read
 // (no queue bound yet, module not loaded) reports nothing.
 func (c *daemonCollector) collectKernelQueues(ch chan<- prometheus.Metric, ours map[uint16]uint64) {
-	stats, err := readKernelQueues(c.src.kernelQueues)
+	stats, err := readKernelQueues(c.src.KernelQueues)
 	if err != nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
-const fixtures = "../../fixtures/config"
+const fixtures = "../fixtures/config"
 
 // equateNetIP compares netip values, whose fields are unexported, with ==.
 var equateNetIP = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
@@ -32,14 +32,14 @@ func addrs(ss ...string) []netip.Addr {
 // defaultConfig is what an empty file gives.
 func defaultConfig() Config {
 	return Config{
-		General: GeneralConfig{DataPath: "/var/lib/nfdhcpd", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit},
-		DHCP: DHCPConfig{
+		General: General{DataPath: "/var/lib/nfdhcpd", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit},
+		DHCP: DHCP{
 			Enable:        true,
 			LeaseLifetime: 604800 * time.Second,
 			LeaseRenewal:  600 * time.Second,
 			Queue:         42,
 		},
-		IPv6: IPv6Config{
+		IPv6: IPv6{
 			Enable:      true,
 			Mode:        responder.ModeSLAACDHCPv6,
 			RAPeriod:    300 * time.Second,
@@ -47,11 +47,11 @@ func defaultConfig() Config {
 			NSQueue:     44,
 			DHCPv6Queue: 45,
 		},
-		Routing: RoutingConfig{Role: RoleVMC, Table: "500", Antispoof: true},
+		Routing: Routing{Role: RoleVMC, Table: "500", Antispoof: true},
 	}
 }
 
-func TestParseConfigGood(t *testing.T) {
+func TestParseGood(t *testing.T) {
 	tests := []struct {
 		file     string
 		want     func(c *Config)
@@ -59,7 +59,7 @@ func TestParseConfigGood(t *testing.T) {
 	}{
 		{file: "empty.conf", want: func(c *Config) {}},
 		{file: "original.conf", want: func(c *Config) {
-			c.General = GeneralConfig{DataPath: "/var/lib/nfdhcpd", PIDFile: "/run/nfdhcpd/nfdhcpd.pid", LogDir: "/var/log/nfdhcpd", User: "nobody", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit}
+			c.General = General{DataPath: "/var/lib/nfdhcpd", PIDFile: "/run/nfdhcpd/nfdhcpd.pid", LogDir: "/var/log/nfdhcpd", User: "nobody", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit}
 			c.DHCP.LeaseRenewal = time.Hour
 			c.DHCP.ServerIP = netip.MustParseAddr("192.0.2.1")
 			c.DHCP.Nameservers = addrs("192.0.2.2", "192.0.2.3")
@@ -83,7 +83,7 @@ func TestParseConfigGood(t *testing.T) {
 			c.IPv6.Mode = responder.ModeDHCPv6
 			c.IPv6.NSQueue = NoQueue
 			c.IPv6.RAPeriod = 0
-			c.Routing = RoutingConfig{
+			c.Routing = Routing{
 				Enable:   true,
 				Role:     RoleVMC,
 				Table:    "routed_net",
@@ -110,9 +110,9 @@ func TestParseConfigGood(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logged bytes.Buffer
-			got, err := ParseConfig(data, slog.New(slog.NewTextHandler(&logged, nil)))
+			got, err := Parse(data, slog.New(slog.NewTextHandler(&logged, nil)))
 			if err != nil {
-				t.Fatalf("ParseConfig: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			want := defaultConfig()
 			tt.want(&want)
@@ -137,7 +137,7 @@ func TestParseConfigGood(t *testing.T) {
 	}
 }
 
-func TestParseConfigBad(t *testing.T) {
+func TestParseBad(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(fixtures, "bad", "*.conf"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no bad fixtures: %v", err)
@@ -150,9 +150,9 @@ func TestParseConfigBad(t *testing.T) {
 				t.Fatalf("every bad fixture needs a .reason file: %v", err)
 			}
 			want := strings.TrimSpace(string(reason))
-			_, err = LoadConfig(f, slog.New(slog.DiscardHandler))
+			_, err = Load(f, slog.New(slog.DiscardHandler))
 			if err == nil {
-				t.Fatalf("LoadConfig accepted %s, want error containing %q", f, want)
+				t.Fatalf("Load accepted %s, want error containing %q", f, want)
 			}
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error = %q, want it to contain %q", err, want)
@@ -161,10 +161,10 @@ func TestParseConfigBad(t *testing.T) {
 	}
 }
 
-func TestLoadConfigMissingFile(t *testing.T) {
-	_, err := LoadConfig(filepath.Join(t.TempDir(), "none.conf"), slog.New(slog.DiscardHandler))
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "none.conf"), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.HasPrefix(err.Error(), "config: ") || !strings.Contains(err.Error(), "none.conf") {
-		t.Errorf("LoadConfig(missing) error = %v, want a config: error naming the file", err)
+		t.Errorf("Load(missing) error = %v, want a config: error naming the file", err)
 	}
 }
 
@@ -200,7 +200,7 @@ func TestListValues(t *testing.T) {
 		{"", nil},
 	}
 	for _, tt := range tests {
-		c, err := ParseConfig([]byte("[ipv6]\ndomains = "+tt.value+"\n"), slog.New(slog.DiscardHandler))
+		c, err := Parse([]byte("[ipv6]\ndomains = "+tt.value+"\n"), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("domains = %s: %v", tt.value, err)
 		}
@@ -222,7 +222,7 @@ func TestQueues(t *testing.T) {
 		{"[ipv6]\nenable_dhcpv6 = yes\ndhcp_queue = 0\n", []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 43}, {responder.KindNS, 44}, {responder.KindDHCPv6, 0}}},
 	}
 	for _, tt := range tests {
-		c, err := ParseConfig([]byte(tt.conf), slog.New(slog.DiscardHandler))
+		c, err := Parse([]byte(tt.conf), slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("%q: %v", tt.conf, err)
 		}
@@ -237,7 +237,7 @@ func TestResponderOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := ParseConfig(data, slog.New(slog.DiscardHandler))
+	c, err := Parse(data, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

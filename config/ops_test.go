@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"log/slog"
@@ -24,10 +24,10 @@ func TestParseOpsKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.conf, func(t *testing.T) {
-			c, err := ParseConfig([]byte(tt.conf), slog.New(slog.DiscardHandler))
+			c, err := Parse([]byte(tt.conf), slog.New(slog.DiscardHandler))
 			if tt.wantErrSubstr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErrSubstr) {
-					t.Fatalf("ParseConfig = %v, want an error containing %q", err, tt.wantErrSubstr)
+					t.Fatalf("Parse = %v, want an error containing %q", err, tt.wantErrSubstr)
 				}
 				return
 			}

@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"context"
@@ -13,14 +13,15 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 )
 
-// listenControl creates the control socket at path, readable and writable
+// Listen creates the control socket at path, readable and writable
 // by its owner only. A socket left behind by a daemon that died is
 // replaced; one that still answers belongs to a running daemon and is an
 // error.
-func listenControl(path string) (net.Listener, error) {
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
@@ -79,11 +80,11 @@ func peerUID(c *net.UnixConn) (int, bool) {
 	return int(cred.Uid), true
 }
 
-// serveHTTP serves h on ln until ctx is done, then shuts the server down
+// Serve serves h on ln until ctx is done, then shuts the server down
 // and, for a unix socket, removes its file when it can (after a privilege
 // drop the directory may no longer be writable; the next start replaces
 // the stale socket).
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -105,9 +106,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 	return nil
 }
 
-// opsHandler serves /status (JSON, from the report function, which is
+// Handler serves /status (JSON, from the report function, which is
 // called once per request) when withStatus is set, and /metrics.
-func opsHandler(report func() statusReport, metrics http.Handler, withStatus bool) http.Handler {
+func Handler(report func() Report, metrics http.Handler, withStatus bool) http.Handler {
 	mux := http.NewServeMux()
 	if withStatus {
 		mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
@@ -119,4 +120,60 @@ func opsHandler(report func() statusReport, metrics http.Handler, withStatus boo
 	}
 	mux.Handle("GET /metrics", metrics)
 	return mux
+}
+
+// A Server is the daemon's operator endpoints: the control socket, which
+// answers /status and /metrics, and the optional TCP endpoint, which
+// answers /metrics only (the binding list names VMs' addresses).
+type Server struct {
+	control, metrics net.Listener // nil when not configured
+	log              *slog.Logger
+}
+
+// NewServer takes the control socket at socketPath and the TCP address
+// metricsAddr, either of which may be empty (not served). The daemon takes
+// them before it touches kernel state: a second daemon refused here
+// leaves nothing behind.
+func NewServer(socketPath, metricsAddr string, log *slog.Logger) (*Server, error) {
+	s := &Server{log: log}
+	if socketPath != "" {
+		ln, err := Listen(socketPath)
+		if err != nil {
+			return nil, err
+		}
+		s.control = ln
+		log.Info("control socket listening", "path", socketPath)
+	}
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		s.metrics = ln
+		log.Info("metrics endpoint listening", "address", ln.Addr().String())
+	}
+	return s, nil
+}
+
+// Serve answers on the endpoints from src until ctx is done.
+func (s *Server) Serve(ctx context.Context, src Sources) error {
+	metrics := NewMetricsHandler(src, s.log)
+	g, gctx := errgroup.WithContext(ctx)
+	if s.control != nil {
+		g.Go(func() error { return Serve(gctx, s.control, Handler(src.Report, metrics, true), s.log) })
+	}
+	if s.metrics != nil {
+		g.Go(func() error { return Serve(gctx, s.metrics, Handler(src.Report, metrics, false), s.log) })
+	}
+	return g.Wait()
+}
+
+// Close releases the endpoints of a server that will not Serve.
+func (s *Server) Close() {
+	for _, ln := range []net.Listener{s.control, s.metrics} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"log/slog"
@@ -7,11 +7,11 @@ import (
 	"testing"
 )
 
-// FuzzParseConfig feeds arbitrary files to the parser: it must never
+// FuzzParse feeds arbitrary files to the parser: it must never
 // panic, and whatever it accepts must be self-consistent — queue numbers
 // in range and distinct, a resolved IPv6 mode with the queue it needs, a
 // lease renewal within the lease.
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, dir := range []string{"good", "bad"} {
 		files, _ := filepath.Glob(filepath.Join(fixtures, dir, "*.conf"))
 		for _, file := range files {
@@ -24,7 +24,7 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(data, log)
+		c, err := Parse(data, log)
 		if err != nil {
 			return
 		}

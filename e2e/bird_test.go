@@ -30,11 +30,11 @@ type birdDaemon struct {
 	done chan struct{}
 }
 
-var placeholder = regexp.MustCompile(`@[A-Z0-9_]+@`)
+var birdPlaceholder = regexp.MustCompile(`@[A-Z0-9_]+@`)
 
 // renderBIRD returns the shipped configuration contrib/bird/NAME with its
 // @KEY@ placeholders filled from vars, logging to stderr (BIRD runs in the
-// foreground) instead of syslog. It fails on a placeholder left unfilled.
+// foreground) instead of syslog. It fails on a birdPlaceholder left unfilled.
 func renderBIRD(t *testing.T, name string, vars map[string]string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(contribDir, "bird", name))
@@ -50,7 +50,7 @@ func renderBIRD(t *testing.T, name string, vars map[string]string) string {
 	for k, v := range vars {
 		text = strings.ReplaceAll(text, "@"+k+"@", v)
 	}
-	if left := placeholder.FindAllString(text, -1); left != nil {
+	if left := birdPlaceholder.FindAllString(text, -1); left != nil {
 		t.Fatalf("e2e: contrib/bird/%s: placeholders left unfilled: %v", name, left)
 	}
 	return text

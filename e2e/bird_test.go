@@ -34,7 +34,7 @@ var birdPlaceholder = regexp.MustCompile(`@[A-Z0-9_]+@`)
 
 // renderBIRD returns the shipped configuration contrib/bird/NAME with its
 // @KEY@ placeholders filled from vars, logging to stderr (BIRD runs in the
-// foreground) instead of syslog. It fails on a birdPlaceholder left unfilled.
+// foreground) instead of syslog. It fails on a placeholder left unfilled.
 func renderBIRD(t *testing.T, name string, vars map[string]string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(contribDir, "bird", name))

@@ -36,12 +36,17 @@ func newDaemonFlagSet(stderr io.Writer) (*flag.FlagSet, *daemonFlags) {
 	return fs, f
 }
 
+// parseDaemonFlags parses the daemon's command line. A bad one gets the
+// help (the commands, then the flags) on stderr after the reason.
 func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs, f := newDaemonFlagSet(stderr)
+	// -h and --help are answered by the caller, with the commands too.
+	fs.Usage = func() {}
 	if err := fs.Parse(expandShortFlags(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
+		runHelp(nil, stderr, stderr)
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() > 0 {

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"io"
@@ -9,11 +9,11 @@ import (
 	slogjournal "github.com/systemd/slog-journal"
 )
 
-// newDaemonLogger returns the daemon's logger: structured records straight
+// NewLogger returns the daemon's logger: structured records straight
 // to journald when stderr is connected to the journal (systemd sets
 // JOURNAL_STREAM), so that TAP, MAC, IP, QUEUE... are fields one can filter
 // on (journalctl -u nfdhcpd TAP=tap3); readable text on w otherwise.
-func newDaemonLogger(w io.Writer, debug bool) *slog.Logger {
+func NewLogger(w io.Writer, debug bool) *slog.Logger {
 	// Both checks: JOURNAL_STREAM may be inherited by a process whose
 	// stderr was since redirected, and a journal socket that does not
 	// answer would swallow every record.
@@ -31,7 +31,17 @@ func newDaemonLogger(w io.Writer, debug bool) *slog.Logger {
 			return slog.New(h)
 		}
 	}
-	return newLogger(w, debug)
+	return NewTextLogger(w, debug)
+}
+
+// NewTextLogger returns a logger of readable text on w, at debug level
+// when asked for.
+func NewTextLogger(w io.Writer, debug bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // journalField turns an slog key into a journal field name, which must

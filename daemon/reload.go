@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 // leaves everything as it was. Settings that need a restart are named in
 // the log and keep their running value.
 func (d *daemon) reload(ctx context.Context) {
-	d.log.Info("reloading configuration", "config", d.configPath)
-	cfg, err := config.Load(d.configPath, d.log)
+	d.log.Info("reloading configuration", "config", d.ConfigPath)
+	cfg, err := config.Load(d.ConfigPath, d.log)
 	if err != nil {
 		d.log.Error("reload failed, keeping the running configuration", "error", err)
 		d.table.Rescan()

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"log/slog"
@@ -7,37 +7,37 @@ import (
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 )
 
-// A notifier tells systemd (Type=notify) what the daemon is doing. Outside
+// A Notifier tells systemd (Type=notify) what the daemon is doing. Outside
 // systemd, with no NOTIFY_SOCKET, every call does nothing.
-type notifier struct {
-	log *slog.Logger
+type Notifier struct {
+	Log *slog.Logger // where a failed notification is reported
 }
 
-func (n notifier) send(state string) {
+func (n Notifier) send(state string) {
 	if _, err := sddaemon.SdNotify(false, state); err != nil {
-		n.log.Warn("systemd notification failed", "state", state, "error", err)
+		n.Log.Warn("systemd notification failed", "state", state, "error", err)
 	}
 }
 
 // Ready says the queues are open and the bindings loaded.
-func (n notifier) Ready() { n.send(sddaemon.SdNotifyReady + "\nSTATUS=serving") }
+func (n Notifier) Ready() { n.send(sddaemon.SdNotifyReady + "\nSTATUS=serving") }
 
 // Reloading says a SIGHUP reload started; Ready ends it.
-func (n notifier) Reloading() {
+func (n Notifier) Reloading() {
 	n.send(sddaemon.SdNotifyReloading + "\n" + sddaemon.SdNotifyMonotonicUsec())
 }
 
 // Stopping says the daemon is shutting down.
-func (n notifier) Stopping() { n.send(sddaemon.SdNotifyStopping) }
+func (n Notifier) Stopping() { n.send(sddaemon.SdNotifyStopping) }
 
 // Watchdog returns a channel that ticks at half the unit's WatchdogSec, for
 // the main loop to answer with Ping, so that a stuck loop gets the daemon
 // restarted, and a function that stops the ticks. The channel is nil (never
 // ticks) when there is no watchdog.
-func (n notifier) Watchdog() (<-chan time.Time, func()) {
+func (n Notifier) Watchdog() (<-chan time.Time, func()) {
 	interval, err := sddaemon.SdWatchdogEnabled(false)
 	if err != nil {
-		n.log.Warn("systemd watchdog settings ignored", "error", err)
+		n.Log.Warn("systemd watchdog settings ignored", "error", err)
 		return nil, func() {}
 	}
 	if interval <= 0 {
@@ -48,4 +48,4 @@ func (n notifier) Watchdog() (<-chan time.Time, func()) {
 }
 
 // Ping tells the watchdog the main loop is alive.
-func (n notifier) Ping() { n.send(sddaemon.SdNotifyWatchdog) }
+func (n Notifier) Ping() { n.send(sddaemon.SdNotifyWatchdog) }

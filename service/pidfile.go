@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"bytes"
@@ -10,12 +10,12 @@ import (
 	"syscall"
 )
 
-// writePIDFile writes the daemon's process ID to path, refusing when the
+// WritePIDFile writes the daemon's process ID to path, refusing when the
 // file names another live process (a second daemon would fight the first
 // for the queues). A stale file from a crash is replaced. The file is
 // written under a temporary name and renamed, so a reader never sees it
 // half-written.
-func writePIDFile(path string) error {
+func WritePIDFile(path string) error {
 	if data, err := os.ReadFile(path); err == nil {
 		if pid, err := strconv.Atoi(string(bytes.TrimSpace(data))); err == nil && pid != os.Getpid() && processAlive(pid) {
 			return fmt.Errorf("pidfile %s: nfdhcpd already running as process %d", path, pid)
@@ -48,9 +48,9 @@ func writePIDFile(path string) error {
 	return nil
 }
 
-// removePIDFile removes path if it still holds this process's ID, so that
+// RemovePIDFile removes path if it still holds this process's ID, so that
 // a daemon that lost a race never deletes the winner's file.
-func removePIDFile(path string) error {
+func RemovePIDFile(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"log/slog"
@@ -24,7 +24,7 @@ func TestNotifier(t *testing.T) {
 	t.Setenv("WATCHDOG_USEC", "40000")
 	t.Setenv("WATCHDOG_PID", "")
 
-	n := notifier{log: slog.New(slog.DiscardHandler)}
+	n := Notifier{Log: slog.New(slog.DiscardHandler)}
 	tick, stop := n.Watchdog()
 	if tick == nil {
 		t.Fatal("Watchdog() = nil with WATCHDOG_USEC set")

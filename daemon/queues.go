@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -18,9 +18,16 @@ type queueSet struct {
 	serve func(ctx context.Context, kind responder.Kind, src responder.Source) error
 	open  func(num uint16) (responder.Source, error)
 
-	running map[responder.Kind]*runningQueue
-	wg      sync.WaitGroup
-	failed  chan error
+	running  map[responder.Kind]*runningQueue
+	reserved map[responder.Kind]openedQueue // opened, not served yet
+	wg       sync.WaitGroup
+	failed   chan error
+}
+
+// An openedQueue is a queue's socket that no loop serves yet.
+type openedQueue struct {
+	num int
+	src responder.Source
 }
 
 type runningQueue struct {
@@ -34,11 +41,12 @@ type runningQueue struct {
 func newQueueSet(log *slog.Logger, open func(uint16) (responder.Source, error),
 	serve func(context.Context, responder.Kind, responder.Source) error) *queueSet {
 	return &queueSet{
-		log:     log,
-		open:    open,
-		serve:   serve,
-		running: make(map[responder.Kind]*runningQueue),
-		failed:  make(chan error, int(responder.KindDHCPv6)+1),
+		log:      log,
+		open:     open,
+		serve:    serve,
+		running:  make(map[responder.Kind]*runningQueue),
+		reserved: make(map[responder.Kind]openedQueue),
+		failed:   make(chan error, int(responder.KindDHCPv6)+1),
 	}
 }
 
@@ -46,16 +54,18 @@ func newQueueSet(log *slog.Logger, open func(uint16) (responder.Source, error),
 // queue can no longer be read, which the daemon treats as fatal.
 func (s *queueSet) Failed() <-chan error { return s.failed }
 
-// Apply makes the running queues those of want: queues whose number
-// changed are reopened, removed ones are stopped, unchanged ones keep
-// running untouched. New sockets are all opened before anything is
-// stopped, so a queue that cannot be opened leaves the set as it was.
-func (s *queueSet) Apply(ctx context.Context, want []config.QueueSpec) error {
-	wanted := make(map[responder.Kind]int, len(want))
-	opened := make(map[responder.Kind]responder.Source)
+// Reserve opens the sockets of the queues of want that are neither
+// running nor reserved yet, without serving them: the daemon holds its
+// queues (the kernel gives each to one listener) before it touches kernel
+// state. Packets wait in the kernel until Apply serves them. A queue that
+// cannot be opened leaves the set as it was.
+func (s *queueSet) Reserve(want []config.QueueSpec) error {
+	opened := make(map[responder.Kind]openedQueue)
 	for _, q := range want {
-		wanted[q.Kind] = q.Num
 		if r, ok := s.running[q.Kind]; ok && r.num == q.Num {
+			continue
+		}
+		if r, ok := s.reserved[q.Kind]; ok && r.num == q.Num {
 			continue
 		}
 		src, err := s.open(uint16(q.Num))
@@ -63,7 +73,29 @@ func (s *queueSet) Apply(ctx context.Context, want []config.QueueSpec) error {
 			closeSources(opened)
 			return fmt.Errorf("%s queue %d: %w", q.Kind, q.Num, err)
 		}
-		opened[q.Kind] = src
+		opened[q.Kind] = openedQueue{num: q.Num, src: src}
+	}
+	for kind, q := range opened {
+		if old, ok := s.reserved[kind]; ok {
+			closeSources(map[responder.Kind]openedQueue{kind: old})
+		}
+		s.reserved[kind] = q
+	}
+	return nil
+}
+
+// Apply makes the running queues those of want: queues whose number
+// changed are reopened, removed ones are stopped, unchanged ones keep
+// running untouched. New sockets are all opened (or taken from Reserve)
+// before anything is stopped, so a queue that cannot be opened leaves the
+// set as it was.
+func (s *queueSet) Apply(ctx context.Context, want []config.QueueSpec) error {
+	if err := s.Reserve(want); err != nil {
+		return err
+	}
+	wanted := make(map[responder.Kind]int, len(want))
+	for _, q := range want {
+		wanted[q.Kind] = q.Num
 	}
 	for kind, r := range s.running {
 		if num, ok := wanted[kind]; !ok || num != r.num {
@@ -72,10 +104,12 @@ func (s *queueSet) Apply(ctx context.Context, want []config.QueueSpec) error {
 	}
 	// Start in the order of want, for readable logs.
 	for _, q := range want {
-		if src, ok := opened[q.Kind]; ok {
-			s.start(ctx, q, src)
+		if r, ok := s.reserved[q.Kind]; ok && r.num == q.Num {
+			delete(s.reserved, q.Kind)
+			s.start(ctx, q, r.src)
 		}
 	}
+	s.closeReserved()
 	return nil
 }
 
@@ -107,19 +141,26 @@ func (s *queueSet) stop(kind responder.Kind) {
 }
 
 // StopAll stops every queue and waits for their loops to end: every
-// packet already taken has its verdict when it returns.
+// packet already taken has its verdict when it returns. Reserved queues
+// are closed.
 func (s *queueSet) StopAll() {
 	for _, r := range s.running {
 		r.cancel()
 	}
 	s.wg.Wait()
 	clear(s.running)
+	s.closeReserved()
+}
+
+func (s *queueSet) closeReserved() {
+	closeSources(s.reserved)
+	clear(s.reserved)
 }
 
 // closeSources closes sources that were opened but never run.
-func closeSources(srcs map[responder.Kind]responder.Source) {
-	for _, src := range srcs {
-		if c, ok := src.(interface{ Close() error }); ok {
+func closeSources(srcs map[responder.Kind]openedQueue) {
+	for _, q := range srcs {
+		if c, ok := q.src.(interface{ Close() error }); ok {
 			c.Close()
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -157,3 +157,40 @@ func TestQueueSetFailed(t *testing.T) {
 }
 
 func sleepABit() { time.Sleep(2 * time.Millisecond) }
+
+// TestQueueSetReserve checks that reserved queues are opened once, served
+// by the next Apply without being reopened, replaced when their number
+// changes, and closed when never served.
+func TestQueueSetReserve(t *testing.T) {
+	f := &fakeQueues{failOn: -1}
+	s := newQueueSet(slog.New(slog.DiscardHandler), f.open, f.serve)
+	dhcp, rs := config.QueueSpec{Kind: responder.KindDHCPv4, Num: 42}, config.QueueSpec{Kind: responder.KindRS, Num: 43}
+	check := func(step string, got, want []string) {
+		t.Helper()
+		slices.Sort(got)
+		slices.Sort(want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: events (-want +got):\n%s", step, diff)
+		}
+	}
+	if err := s.Reserve([]config.QueueSpec{dhcp, rs}); err != nil {
+		t.Fatal(err)
+	}
+	check("reserve", f.take(), []string{"open 42", "open 43"})
+	if err := s.Reserve([]config.QueueSpec{dhcp, rs}); err != nil {
+		t.Fatal(err)
+	}
+	check("reserve again", f.take(), nil)
+
+	rs.Num = 53
+	if err := s.Apply(context.Background(), []config.QueueSpec{dhcp, rs}); err != nil {
+		t.Fatal(err)
+	}
+	check("apply", waitServing(t, f, 2), []string{"open 53", "close 43", "serve dhcpv4 42", "serve rs 53"})
+
+	if err := s.Reserve([]config.QueueSpec{{Kind: responder.KindNS, Num: 44}}); err != nil {
+		t.Fatal(err)
+	}
+	s.StopAll()
+	check("stop", f.take(), []string{"open 44", "close 44", "stopped dhcpv4 42", "stopped rs 53"})
+}

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"fmt"
@@ -10,18 +10,18 @@ import (
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
 
-// keptCapabilities are what the daemon needs after start: CAP_NET_ADMIN
+// KeptCapabilities are what the daemon needs after start: CAP_NET_ADMIN
 // for NFQUEUE, netlink routing state and the network sysctls, CAP_NET_RAW
 // for the AF_PACKET socket that writes replies.
-func keptCapabilities() []cap.Value { return []cap.Value{cap.NET_ADMIN, cap.NET_RAW} }
+func KeptCapabilities() []cap.Value { return []cap.Value{cap.NET_ADMIN, cap.NET_RAW} }
 
-// dropPrivileges switches the whole process (every thread: libcap applies
+// DropPrivileges switches the whole process (every thread: libcap applies
 // each change to all of them) to the user called name and its primary
-// group, keeping only keptCapabilities in the permitted and effective sets
+// group, keeping only KeptCapabilities in the permitted and effective sets
 // and in the bounding set, as the original did with libcap-ng. It is done
 // after everything that needs more (the pidfile, the control socket) is
 // open.
-func dropPrivileges(name string, log *slog.Logger) error {
+func DropPrivileges(name string, log *slog.Logger) error {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return fmt.Errorf("config: [general] user: %w", err)
@@ -38,7 +38,7 @@ func dropPrivileges(name string, log *slog.Logger) error {
 		log.Info("already running as the configured user", "user", name)
 		return nil
 	}
-	keep := keptCapabilities()
+	keep := KeptCapabilities()
 	var others []cap.Value
 	for v := cap.Value(0); v < cap.MaxBits(); v++ {
 		if v != cap.NET_ADMIN && v != cap.NET_RAW {

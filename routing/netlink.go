@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/google/nftables"
+	mdnetlink "github.com/mdlayher/netlink"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
@@ -319,7 +320,7 @@ func (k *Netlink) setFilter(f *Filter) error {
 	if err := validateFilter(f); err != nil {
 		return err
 	}
-	opts := []nftables.ConnOption{nftables.WithSockOptions(largeSendBuffer)}
+	opts := []nftables.ConnOption{nftables.WithSockOptions(ackRoom(f))}
 	if k.ns.IsOpen() {
 		opts = append(opts, nftables.WithNetNSFd(int(k.ns)))
 	}
@@ -334,4 +335,45 @@ func (k *Netlink) setFilter(f *Filter) error {
 	applied := *f
 	k.filter = &applied
 	return nil
+}
+
+// ackRoom makes the nftables socket carry f's whole transaction: one
+// sendmsg of every message, which must fit the send buffer, and the
+// acknowledgements, which the kernel queues (one per message, each in a
+// buffer of its own) before the library reads any. The default buffers
+// (208 KiB) overflow with EMSGSIZE or ENOBUFS at a few hundred rules,
+// some 150 bindings with antispoof. Acks carry only the header
+// (NETLINK_CAP_ACK), and the buffers grow past wmem_max and rmem_max
+// with SO_SNDBUFFORCE and SO_RCVBUFFORCE, which need CAP_NET_ADMIN like
+// the rest of this package.
+func ackRoom(f *Filter) nftables.SockOption {
+	messages := len(f.ARPSenders) + len(f.Antispoof) + len(f.Masquerade) + 16 // tables and chains
+	for _, a := range f.Antispoof {
+		if len(a.Sources) > 0 {
+			messages += 2 // the TAP's source set and its elements
+		}
+	}
+	size := max(1<<20, messages*2048)
+	return func(c *mdnetlink.Conn) error {
+		if err := c.SetOption(mdnetlink.CapAcknowledge, true); err != nil {
+			return fmt.Errorf("routing: nftables socket: NETLINK_CAP_ACK: %w", err)
+		}
+		raw, err := c.SyscallConn()
+		if err != nil {
+			return fmt.Errorf("routing: nftables socket: %w", err)
+		}
+		var serr error
+		if err := raw.Control(func(fd uintptr) {
+			serr = errors.Join(
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size),
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size))
+		}); err != nil {
+			return fmt.Errorf("routing: nftables socket: %w", err)
+		}
+		if serr != nil {
+			// Without the capability: as much as wmem_max and rmem_max allow.
+			return errors.Join(c.SetWriteBuffer(size), c.SetReadBuffer(size))
+		}
+		return nil
+	}
 }

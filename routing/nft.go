@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -239,38 +238,6 @@ func validateFilter(f *Filter) error {
 		if !m.Source.Addr().Is4() {
 			return fmt.Errorf("routing: masquerade source %s is not IPv4: %w", m.Source, errConfig)
 		}
-	}
-	return nil
-}
-
-// nftSendBuffer is the send and receive buffer of the nftables socket.
-// The whole filter goes to the kernel in one sendmsg, so that it is
-// replaced in one transaction, and is acknowledged message by message;
-// with per-TAP source sets (issue 13) 1,000 bindings make about 1 MiB
-// each way, five times the default limits (net.core.[wr]mem_default).
-const nftSendBuffer = 64 << 20
-
-// largeSendBuffer raises the socket's buffers to nftSendBuffer: with
-// SO_SNDBUFFORCE and SO_RCVBUFFORCE (CAP_NET_ADMIN, which changing
-// nftables needs anyway), else as far as net.core.[wr]mem_max allow.
-func largeSendBuffer(c *netlink.Conn) error {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return nil // not a real socket (tests): keep the default
-	}
-	var serr error
-	err = raw.Control(func(fd uintptr) {
-		for _, opt := range [][2]int{{unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}, {unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}} {
-			if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt[0], nftSendBuffer); err != nil {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt[1], nftSendBuffer)
-			}
-		}
-	})
-	if err != nil {
-		return nil
-	}
-	if serr != nil {
-		return fmt.Errorf("routing: nftables send buffer: %w", serr)
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ install -m 0644 "$contrib/nfdhcpd.conf" "$root/etc/nfdhcpd/nfdhcpd.conf"
 install -m 0755 "$contrib/ganeti/kvm-ifup-custom" "$contrib/ganeti/kvm-ifdown-custom" \
 	"$root/usr/lib/nfdhcpd/hooks/ganeti/"
 install -m 0755 "$contrib/libvirt/qemu" "$root/usr/lib/nfdhcpd/hooks/libvirt/qemu"
-for d in iptables ferm nftables ifupdown; do
+for d in iptables ferm nftables ifupdown bird; do
 	install -d "$root/usr/share/doc/nfdhcpd/examples/$d"
 	install -m 0644 "$contrib/$d"/* "$root/usr/share/doc/nfdhcpd/examples/$d/"
 done

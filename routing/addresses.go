@@ -11,6 +11,8 @@ import (
 // uplink (proxy ARP follows the route; IPv6 gets a proxy NDP entry each),
 // a route via the VM for every routed and delegated prefix, and the
 // PREFIX6 routed whole to the TAP. A binding without them adds nothing.
+// Empty up and up6 leave out the proxy entries and announcements (announce
+// = bgp, where a routing daemon exports the routes).
 func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 string) {
 	a := &b.Addresses
 	if a.IsZero() {

@@ -212,3 +212,23 @@ func TestNetlinkAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestDesiredAddressesBGP: with announce = bgp the extra addresses get
+// their routes but no proxy entries or announcements, as IP and EUI64.
+func TestDesiredAddressesBGP(t *testing.T) {
+	cfg := vmcConfig()
+	cfg.Announce = routing.AnnounceBGP
+	got, err := routing.Desired(cfg, []*binding.Active{vmAll()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Join(got.Lines(), "\n")
+	for _, want := range []string{"route 192.0.2.11/32 dev tap1 table 500", "route 2001:db8:1::11/128 dev tap1 table 500", "route 2001:db8:100::/56 via"} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("no %q in:\n%s", want, lines)
+		}
+	}
+	if strings.Contains(lines, "neigh proxy") || len(got.Announce) != 0 {
+		t.Errorf("proxy entries or announcements with announce = bgp:\n%s\n%v", lines, got.Announce)
+	}
+}

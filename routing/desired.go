@@ -204,6 +204,9 @@ func perBinding(s *State, cfg *Config, b *binding.Binding) error {
 			s.Announce = append(s.Announce, Announcement{Addr: b.EUI64, Dev: up6, Route: route})
 		}
 	}
+	if cfg.bgp() {
+		up, up6 = "", "" // a routing daemon announces the host routes
+	}
 	perBindingAddresses(s, b, table, tap, up, up6)
 	if cfg.Antispoof {
 		s.Filter.Antispoof = append(s.Filter.Antispoof, antispoofOf(tap, b)...)

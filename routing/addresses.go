@@ -2,6 +2,7 @@ package routing
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 )
@@ -86,4 +87,38 @@ func antispoofOf(tap string, b *binding.Binding) []Antispoof {
 		out = append(out, Antispoof{Dev: tap, V6: v6, Source: single})
 	}
 	return out
+}
+
+// RouterRoutes returns the routes an operator adds on the router of a
+// shared uplink (announce = proxy) so that it reaches the prefixes of b
+// (ROUTED4, ROUTED6, DELEGATED6, PREFIX6): each via the VM's address,
+// which the VM host answers for on the segment wherever the VM runs. dev
+// is the router's interface on the segment. The lines are ip(8)
+// commands.
+func RouterRoutes(b *binding.Binding, dev string) []string {
+	var out []string
+	add := func(p netip.Prefix, via netip.Addr) {
+		if !via.IsValid() {
+			return
+		}
+		family := ""
+		if p.Addr().Is6() {
+			family = "-6 "
+		}
+		out = append(out, "ip "+family+"route replace "+p.String()+" via "+via.String()+" dev "+dev)
+	}
+	for _, p := range b.Routed4 {
+		add(p, b.IP)
+	}
+	for _, p := range append(append(slices.Clone(b.Routed6), b.Delegated6...), prefixes(b.Prefix6)...) {
+		add(p, b.NextHop6())
+	}
+	return out
+}
+
+func prefixes(p netip.Prefix) []netip.Prefix {
+	if !p.IsValid() {
+		return nil
+	}
+	return []netip.Prefix{p}
 }

@@ -232,3 +232,19 @@ func TestDesiredAddressesBGP(t *testing.T) {
 		t.Errorf("proxy entries or announcements with announce = bgp:\n%s\n%v", lines, got.Announce)
 	}
 }
+
+func TestRouterRoutes(t *testing.T) {
+	got := routing.RouterRoutes(&vmAll().Binding, "eth1")
+	want := []string{
+		"ip route replace 198.51.100.16/28 via 192.0.2.10 dev eth1",
+		"ip -6 route replace 2001:db8:200::/64 via 2001:db8:1:0:5054:ff:fe00:1 dev eth1",
+		"ip -6 route replace 2001:db8:100::/56 via 2001:db8:1:0:5054:ff:fe00:1 dev eth1",
+		"ip -6 route replace 2001:db8:2:1::/64 via 2001:db8:1:0:5054:ff:fe00:1 dev eth1",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RouterRoutes (-want +got):\n%s", diff)
+	}
+	if got := routing.RouterRoutes(&vm("tap2", 12, "52:54:00:00:00:02", "192.0.2.20", true).Binding, "eth1"); len(got) != 0 {
+		t.Errorf("a binding without prefixes needs routes: %q", got)
+	}
+}

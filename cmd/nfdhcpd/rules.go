@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder/capture"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // runRules implements `nfdhcpd rules [-c FILE] [-format F] [-taps P,...]`:
@@ -20,6 +22,7 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("c", config.DefaultPath, "configuration `file`")
 	format := fs.String("format", "all", "what to print: "+strings.Join(capture.Formats(), ", "))
+	routerRoutes := fs.String("router-routes", "", "instead of the capture rules, print the routes the router needs on its interface `DEV` of a shared uplink to reach the bindings' routed and delegated prefixes and PREFIX6")
 	tapList := fs.String("taps", "tap+", "comma-separated TAP name `patterns` in iptables syntax (a trailing + matches any suffix), e.g. tap+,vnet+")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nfdhcpd rules [-c FILE] [-format all|iptables|ip6tables|nft] [-taps tap+,...]\n\n"+
@@ -45,6 +48,9 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *routerRoutes != "" {
+		return writeRouterRoutes(stdout, cfg.General.DataPath, *routerRoutes)
+	}
 	queues := cfg.Queues()
 	if len(queues) == 0 {
 		return errors.New("rules: the configuration opens no queue")
@@ -65,4 +71,23 @@ func tapPatterns(list string) ([]string, error) {
 		taps = append(taps, p)
 	}
 	return taps, nil
+}
+
+// writeRouterRoutes prints, for every valid binding file of dir, the
+// routes the router needs on dev to reach its prefixes (docs/routing.md).
+func writeRouterRoutes(w io.Writer, dir, dev string) error {
+	files, err := bindingFiles(dir)
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	for _, path := range files {
+		b, err := binding.ParseFile(path)
+		if err != nil {
+			continue // nfdhcpd check reports it
+		}
+		for _, line := range routing.RouterRoutes(&b, dev) {
+			fmt.Fprintf(w, "%s  # %s\n", line, b.Name)
+		}
+	}
+	return nil
 }

@@ -36,6 +36,9 @@ type RoutingConfig struct {
 	Gateway6  netip.Addr
 	WAN       string // empty: no NAT
 	Antispoof bool
+	// BridgeGuard installs the bridge guard (issue 17): a bridge table
+	// that keeps each VM on a bridged TAP from speaking for another.
+	BridgeGuard bool
 }
 
 func (c *RoutingConfig) parse(r *sectionReader) error {
@@ -87,6 +90,12 @@ func (c *RoutingConfig) parse(r *sectionReader) error {
 	}
 	if c.Antispoof, err = r.boolean("antispoof", true); err != nil {
 		return err
+	}
+	if c.BridgeGuard, err = r.boolean("bridge_guard", false); err != nil {
+		return err
+	}
+	if c.BridgeGuard && !c.Enable {
+		return r.errorf("bridge_guard", "needs enable_routing = yes (with role = none on a host that only bridges)")
 	}
 	if c.Enable {
 		return c.validate(r)

@@ -34,6 +34,7 @@ func (c *RoutingConfig) moduleConfig(tablesDir string) (routing.Config, error) {
 		Antispoof: c.Antispoof,
 		Tables:    names,
 	}
+	cfg.BridgeGuard = c.BridgeGuard
 	if err := cfg.Validate(); err != nil {
 		return routing.Config{}, fmt.Errorf("config: [routing]: %w", err)
 	}

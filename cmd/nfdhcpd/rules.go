@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nfdhcpd/nfdhcpd/responder"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // captureChain is the mangle chain the printed iptables rules live in, so
@@ -120,7 +121,7 @@ func contains(list []string, s string) bool {
 }
 
 // rulesFormats are the values of `nfdhcpd rules -format`.
-var rulesFormats = []string{"all", "iptables", "ip6tables", "nft"}
+var rulesFormats = []string{"all", "iptables", "ip6tables", "nft", "nft-bridge"}
 
 // runRules implements `nfdhcpd rules [-c FILE] [-format F] [-taps P,...]`:
 // it prints the packet filter rules that feed the configured queues.
@@ -131,9 +132,10 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "all", "what to print: "+strings.Join(rulesFormats, ", "))
 	tapList := fs.String("taps", "tap+", "comma-separated TAP name `patterns` in iptables syntax (a trailing + matches any suffix), e.g. tap+,vnet+")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nfdhcpd rules [-c FILE] [-format all|iptables|ip6tables|nft] [-taps tap+,...]\n\n"+
+		fmt.Fprintf(stderr, "usage: nfdhcpd rules [-c FILE] [-format all|iptables|ip6tables|nft|nft-bridge] [-taps tap+,...]\n\n"+
 			"Prints the iptables/ip6tables (iptables-restore format) and nft capture rules\n"+
-			"that send the VMs' requests to the queues of the configuration.\n\n")
+			"that send the VMs' requests to the queues of the configuration; with\n"+
+			"-format nft-bridge, the static part of the bridge guard instead.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -145,6 +147,11 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	}
 	if !contains(rulesFormats, *format) {
 		return fmt.Errorf("rules: -format %q is not one of %s: %w", *format, strings.Join(rulesFormats, ", "), errUsage)
+	}
+	if *format == "nft-bridge" {
+		// The guard's rules do not depend on the configuration.
+		_, err := io.WriteString(stdout, bridgeGuardScript())
+		return err
 	}
 	taps, err := tapPatterns(*tapList)
 	if err != nil {
@@ -207,4 +214,22 @@ func tapPatterns(list string) ([]string, error) {
 		taps = append(taps, p)
 	}
 	return taps, nil
+}
+
+// bridgeGuardScript is the static part of the bridge guard as an nft
+// script, for operators who manage their own firewall: the daemon with
+// [routing] bridge_guard = yes installs the same table and fills its sets.
+func bridgeGuardScript() string {
+	return `# The bridge guard of nfdhcpd ([routing] bridge_guard = yes installs it itself).
+# Load with nft -f; then, per VM on TAP "tap1" with MAC 52:54:00:12:34:56,
+# IPv4 192.0.2.10 and IPv6 2001:db8::5054:ff:fe12:3456 (and link-local):
+#   add element bridge nfdhcpd ports { "tap1" }
+#   add element bridge nfdhcpd port_mac { "tap1" . 52:54:00:12:34:56 }
+#   add element bridge nfdhcpd port_ipv4 { "tap1" . 192.0.2.10 }
+#   add element bridge nfdhcpd port_ipv6 { "tap1" . fe80::5054:ff:fe12:3456, "tap1" . 2001:db8::5054:ff:fe12:3456 }
+#   add element bridge nfdhcpd port_target { "tap1" . 0xfe80000000000000505400fffe123456, "tap1" . 0x20010db800000000505400fffe123456 }
+# (port_target holds the same addresses as 128-bit numbers: nft types the
+# neighbour advertisement's target field as one), and "tap1" in macspoof
+# when the binding has MACSPOOF.
+` + routing.GuardScript()
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // ruleLines returns the lines of a rules file that are not comments or
@@ -154,5 +156,25 @@ func TestRulesCommandErrors(t *testing.T) {
 				t.Errorf("runRules(%q) = %v, want an error containing %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRulesNftBridgeMatchesContrib checks that `nfdhcpd rules -format
+// nft-bridge` prints the bridge guard the daemon installs, and that the
+// shipped copy is the same.
+func TestRulesNftBridgeMatchesContrib(t *testing.T) {
+	var got, stderr bytes.Buffer
+	if err := runRules([]string{"-c", filepath.Join(t.TempDir(), "absent.conf"), "-format", "nft-bridge"}, &got, &stderr); err != nil {
+		t.Fatalf("rules -format nft-bridge: %v", err)
+	}
+	if !strings.Contains(got.String(), routing.GuardScript()) {
+		t.Errorf("rules -format nft-bridge lacks the guard table:\n%s", got.String())
+	}
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "contrib", "nftables", "nfdhcpd-bridge-guard.nft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ruleLines(string(shipped)), ruleLines(got.String())); diff != "" {
+		t.Errorf("contrib/nftables/nfdhcpd-bridge-guard.nft differs from `nfdhcpd rules -format nft-bridge` (-want +got):\n%s", diff)
 	}
 }

@@ -62,13 +62,20 @@ func TestSyncBridgeGuardRemovesExactlyAndAdopts(t *testing.T) {
 	k := newFakeKernel()
 	tap1 := bridgedVM("tap1", 11, "52:54:00:00:00:01", "192.0.2.10", true)
 	tap2 := bridgedVM("tap2", 12, "52:54:00:00:00:02", "192.0.2.11", false)
-	r := routing.NewReconciler(guardConfig(), k, routing.Options{})
+	var stats routing.Stats
+	r := routing.NewReconciler(guardConfig(), k, routing.Options{Stats: &stats})
 	if err := r.Sync(snapshot(tap1, tap2)); err != nil {
 		t.Fatal(err)
+	}
+	if got := stats.Snapshot().GuardPorts; got != 2 {
+		t.Errorf("GuardPorts = %d, want 2", got)
 	}
 	k.takeLog()
 	if err := r.Sync(snapshot(tap1)); err != nil {
 		t.Fatal(err)
+	}
+	if got := stats.Snapshot().GuardPorts; got != 1 {
+		t.Errorf("GuardPorts after removal = %d, want 1", got)
 	}
 	want := []string{
 		"guard del port_ipv4 tap2 . 192.0.2.11",

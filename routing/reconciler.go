@@ -163,6 +163,7 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 		return errors.Join(errs...)
 	}
 	r.believed = &desired
+	r.opts.Stats.recordGuard(desired.GuardElems)
 	r.mu.Lock()
 	r.lines = desired.Lines()
 	r.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nfdhcpd/nfdhcpd/responder"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // startOps starts what operators use to watch the daemon, once its queues
@@ -27,6 +28,9 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 		r.Config, r.Datapath = d.configPath, general.DataPath
 		if d.cfg.Routing.Enable {
 			r.Routing = newRoutingReport(d.cfg.Routing.Role, &d.routingStats)
+			if d.cfg.Routing.BridgeGuard {
+				r.Routing.BridgeGuard = newGuardReport(&d.routingStats, routing.GuardDrops)
+			}
 		}
 		return r
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // runStatus implements `nfdhcpd status [-c FILE] [-socket PATH] [-json]`:
@@ -111,6 +113,9 @@ func printStatus(w io.Writer, r statusReport) error {
 	fmt.Fprintf(tw, "bindings: %s\n", strings.Join(states, ", "))
 	if r.Routing != nil {
 		fmt.Fprintf(tw, "routing: %s\n", routingLine(*r.Routing, time.Now()))
+		if g := r.Routing.BridgeGuard; g != nil {
+			fmt.Fprintf(tw, "bridge guard: %s\n", guardLine(*g))
+		}
 	}
 	fmt.Fprintln(tw)
 
@@ -166,4 +171,18 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// guardLine sums up the bridge guard: the TAPs it holds and what it
+// dropped, by counter.
+func guardLine(g guardReport) string {
+	var drops []string
+	for _, name := range routing.GuardCounters {
+		drops = append(drops, fmt.Sprintf("%s %d", name, g.Dropped[name]))
+	}
+	line := fmt.Sprintf("%d TAPs guarded, dropped: %s", g.Ports, strings.Join(drops, ", "))
+	if g.Error != "" {
+		line += " (counters unreadable: " + g.Error + ")"
+	}
+	return line
 }

@@ -35,6 +35,30 @@ type routingReport struct {
 	OpsFailed  uint64    `json:"ops_failed"`
 	LastSync   time.Time `json:"last_sync,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
+	// BridgeGuard is absent when [routing] bridge_guard is off.
+	BridgeGuard *guardReport `json:"bridge_guard,omitempty"`
+}
+
+// A guardReport is the bridge guard's state: the TAPs it holds and the
+// frames it dropped, by counter (routing.GuardCounters).
+type guardReport struct {
+	Ports   uint64            `json:"ports"`
+	Dropped map[string]uint64 `json:"dropped"`
+	// Error says why the counters could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+// newGuardReport reads the guard's counters through drops.
+func newGuardReport(stats *routing.Stats, drops func() (map[string]uint64, error)) *guardReport {
+	g := &guardReport{Ports: stats.Snapshot().GuardPorts, Dropped: map[string]uint64{}}
+	got, err := drops()
+	if err != nil {
+		g.Error = err.Error()
+	}
+	for _, name := range routing.GuardCounters {
+		g.Dropped[name] = got[name]
+	}
+	return g
 }
 
 // newRoutingReport reads the routing module's counters and latest pass.
@@ -118,4 +142,13 @@ func newStatusReport(statuses []binding.Status, stats *responder.Stats) statusRe
 		}
 	}
 	return r
+}
+
+// guard returns the bridge guard's report, nil when routing or the guard
+// is off.
+func (r *routingReport) guard() *guardReport {
+	if r == nil {
+		return nil
+	}
+	return r.BridgeGuard
 }

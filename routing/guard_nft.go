@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/vishvananda/netns"
@@ -38,7 +39,15 @@ func guardSetKeyType(name string) nftables.SetDatatype {
 }
 
 func guardSet(t *nftables.Table, name string) *nftables.Set {
-	return &nftables.Set{Table: t, Name: name, KeyType: guardSetKeyType(name), Concatenation: name != GuardSetPorts && name != GuardSetMACSpoof}
+	s := &nftables.Set{Table: t, Name: name, KeyType: guardSetKeyType(name)}
+	if name == GuardSetPorts || name == GuardSetMACSpoof {
+		// nft prints interface names in host byte order; without the
+		// mark it lists them as "".
+		s.KeyByteOrder = binaryutil.NativeEndian
+	} else {
+		s.Concatenation = true
+	}
+	return s
 }
 
 // guardKey encodes e as its set's key: the NUL-padded interface name, then

@@ -208,9 +208,9 @@ func (GuardElem) kind() string { return "guard" }
 func (e GuardElem) String() string {
 	switch {
 	case e.MAC != "":
-		return fmt.Sprintf("%s %s . %s", e.Set, e.Dev, e.MAC)
+		return e.Set + " " + e.Dev + " . " + e.MAC
 	case e.Addr.IsValid():
-		return fmt.Sprintf("%s %s . %s", e.Set, e.Dev, e.Addr)
+		return e.Set + " " + e.Dev + " . " + e.Addr.String()
 	}
 	return e.Set + " " + e.Dev
 }

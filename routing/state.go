@@ -179,8 +179,23 @@ func (s *State) normalize() {
 }
 
 func sortedUnique[E Entry](es []E) []E {
-	slices.SortFunc(es, func(a, b E) int { return strings.Compare(a.String(), b.String()) })
-	return slices.CompactFunc(es, func(a, b E) bool { return a.String() == b.String() })
+	// Each text form is made once: sorting thousands of entries (the
+	// bridge guard's elements) would otherwise format each some 25 times.
+	type keyed struct {
+		key string
+		e   E
+	}
+	ks := make([]keyed, len(es))
+	for i, e := range es {
+		ks[i] = keyed{e.String(), e}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	ks = slices.CompactFunc(ks, func(a, b keyed) bool { return a.key == b.key })
+	out := es[:0]
+	for _, k := range ks {
+		out = append(out, k.e)
+	}
+	return out
 }
 
 // Lines returns the state as text lines, one per entry ("rule iif tap1

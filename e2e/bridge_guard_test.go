@@ -307,7 +307,11 @@ func (lab *guardLab) forgeries(t *testing.T) []forgery {
 		return len(f) >= 14+40+24 && binary.BigEndian.Uint16(f[12:14]) == 0x86dd && f[14+6] == 58 &&
 			f[14+40] == 136 && bytes.Equal(f[14+40+8:14+40+24], good6.AsSlice())
 	}
+	// An 802.1Q frame would dodge every check keyed on the EtherType.
+	ip4 := inject.UDP4(spoofMAC, goodIP, bcast4, 9, 9, []byte("brg-vlan"), 0)
+	tagged := append(append(append([]byte{}, ip4[:12]...), 0x81, 0x00, 0x00, 0x07), ip4[12:]...)
 	return []forgery{
+		{"802.1Q-tagged IPv4 from the good VM's address", routing.GuardCounterTagged, tagged, marked("brg-vlan")},
 		{"Ethernet source of the good VM", routing.GuardCounterMAC, fromGoodMAC, marked("brg-mac")},
 		{"ARP reply for the good VM's address", routing.GuardCounterARP, arp, arpLanded},
 		{"IPv4 from the good VM's address", routing.GuardCounterIPv4,
@@ -358,6 +362,9 @@ func TestBridgeGuard(t *testing.T) {
 	top := t // the daemons outlive the subtest that starts them
 
 	t.Run("WithoutGuard", func(t *testing.T) {
+		if os.Getenv(raceEnv) != "" {
+			t.Skip("no daemon runs here: nothing for the race detector")
+		}
 		dump := startCapture(t, lab.good, lab.rogueFilter())
 		if l, err := runUdhcpc(t, lab.good); err != nil || !strings.HasPrefix(l.IP, "192.0.2.2") {
 			t.Errorf("udhcpc without the guard: %+v, %v; want the rogue's lease", l, err)
@@ -482,6 +489,19 @@ func TestBridgeGuard(t *testing.T) {
 		}
 		if l, err := runUdhcpc(t, lab.good); err != nil || l.IP != brgGoodIP {
 			t.Errorf("udhcpc after the restart: %+v, %v", l, err)
+		}
+	})
+
+	t.Run("MACSpoofLiftsTheMACCheckOnly", func(t *testing.T) {
+		lab.d.WriteBinding(t, "tap2", vmBinding(lab.spoofer, brgSpoofIP, "spoofer", "INDEV", "br0",
+			"SUBNET6", v6Subnet, "GATEWAY6", v6Gateway, "MACSPOOF", "yes"))
+		waitUntil(t, 5*time.Second, "tap2 in the macspoof set", func() bool { return lab.elements(t)["macspoof"]["tap2"] })
+		landed := lab.spoof(t)
+		for _, f := range lab.forgeries(t) {
+			wantLanded := f.counter == routing.GuardCounterMAC
+			if (landed[f.name] > 0) != wantLanded {
+				t.Errorf("with MACSPOOF, %s: %d frames reached the good VM, want landed=%v", f.name, landed[f.name], wantLanded)
+			}
 		}
 	})
 

@@ -283,6 +283,9 @@ func (k *Netlink) observeGuard(s *State) error {
 		return err
 	}
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyBridge)
+	if errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
+		return nil // a kernel without nftables' bridge family holds no guard
+	}
 	if err != nil {
 		return fmt.Errorf("routing: list bridge tables: %w", err)
 	}

@@ -216,6 +216,26 @@ func TestNetlinkBridgeGuard(t *testing.T) {
 		t.Errorf("observed after rebuild (-want +got):\n%s", diff)
 	}
 
+	// A table deleted behind the daemon's back: the next change fails,
+	// one error per op, and the full resync after it rebuilds everything.
+	n.nft(t, "delete", "table", "bridge", "nfdhcpd")
+	r3 := routing.NewReconciler(guardConfig(), k2, routing.Options{})
+	if err := r3.Sync(snapshot(tap1, tap3)); err != nil {
+		t.Fatal(err)
+	}
+	n.nft(t, "delete", "table", "bridge", "nfdhcpd")
+	err := r3.Sync(snapshot(tap1, tap2, tap3))
+	if err == nil || !strings.Contains(err.Error(), "guard add ports tap2") || !strings.Contains(err.Error(), "guard add port_mac tap2") {
+		t.Errorf("adding to a vanished table: %v, want an error per op", err)
+	}
+	if err := r3.Sync(snapshot(tap1, tap2, tap3)); err != nil {
+		t.Fatalf("the resync after the failure: %v", err)
+	}
+	want3, _ := desiredLines(t, guardConfig(), tap1, tap2, tap3)
+	if diff := cmp.Diff(want3, observedLines(t, k2, nil)); diff != "" {
+		t.Errorf("observed after the rebuild (-want +got):\n%s", diff)
+	}
+
 	// Off: the table goes.
 	if err := routing.NewReconciler(routing.DefaultConfig(), k2, routing.Options{}).Sync(snapshot()); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,8 @@
 #                Debian packages it needs first)
 #   make bench   Go benchmarks of the hot paths and of the routing module,
 #                then the load comparison with dnsmasq, Kea and the null
-#                responder and the scale figures (e2e/bench/run.sh, root)
+#                responder, the boot storm against dnsmasq + radvd and the
+#                scale figures (e2e/bench/run.sh, root)
 #   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
 #   make deb     build bin/nfdhcpd_VERSION_ARCH.deb (static binary, unit,
 #                config, hooks, examples, man page) with dpkg-deb

@@ -21,7 +21,10 @@ import (
 // The guard's sets. Every element starts with the TAP's name.
 const (
 	// GuardSetPorts holds the guarded TAPs: frames from any other port
-	// pass untouched.
+	// pass untouched. Its name sorts after the other sets' ("port_…"), so
+	// that the ops of one binding, applied in sorted order, add a TAP
+	// here after its other elements and delete it after them: a TAP half
+	// written is dropped, never waved through.
 	GuardSetPorts = "ports"
 	// GuardSetMACSpoof holds the TAPs whose binding has MACSPOOF: their
 	// Ethernet and ARP sender MACs are not checked.

@@ -342,44 +342,37 @@ func (k *Netlink) applyGuard(op Op) error {
 // element that is gone succeeds.
 func (k *Netlink) applyGuardBatch(ops []Op) []error {
 	errs := make([]error, len(ops))
-	c, err := k.nftConn()
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs
-	}
 	for start := 0; start < len(ops); start += guardBatch {
 		chunk := ops[start:min(start+guardBatch, len(ops))]
-		if len(chunk) > 1 {
-			if err := queueGuardOps(c, chunk); err == nil && c.Flush() == nil {
-				continue
-			}
-			c, err = k.nftConn() // a failed Flush may leave messages queued
-			if err != nil {
-				for i := range chunk {
-					errs[start+i] = err
-				}
-				continue
-			}
+		if len(chunk) > 1 && k.flushGuard(chunk) == nil {
+			continue
 		}
 		for i, op := range chunk {
-			err := queueGuardOps(c, []Op{op})
-			if err == nil {
-				err = c.Flush()
-			}
+			err := k.flushGuard([]Op{op})
 			if err != nil && op.Action == Del && errors.Is(err, unix.ENOENT) {
 				err = nil
 			}
-			if err != nil {
-				errs[start+i] = fmt.Errorf("routing: nftables bridge table %s: %w", TableName, err)
-				if c, err = k.nftConn(); err != nil {
-					errs[start+i] = err
-				}
-			}
+			errs[start+i] = err
 		}
 	}
 	return errs
+}
+
+// flushGuard applies ops in one transaction. A connection of the library
+// dials a netlink socket per Flush: one per transaction costs nothing more,
+// and a failed transaction leaves nothing queued behind.
+func (k *Netlink) flushGuard(ops []Op) error {
+	c, err := k.nftConn()
+	if err != nil {
+		return err
+	}
+	if err := queueGuardOps(c, ops); err != nil {
+		return err
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("routing: nftables bridge table %s: %w", TableName, err)
+	}
+	return nil
 }
 
 // guardBatch bounds the ops of one transaction, well within a netlink

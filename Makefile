@@ -38,7 +38,7 @@ UNIT_TIMEOUT ?= 5m
 # command:Debian package(s) pairs the tests and the demo run; a comma joins
 # packages installed together (-race needs the C library headers as well as
 # gcc, which --no-install-recommends would leave out).
-TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
+TEST_TOOLS := udhcpc:udhcpc radvd:radvd dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
 	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils \
@@ -124,6 +124,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
 	$(GO) test -run='^$$' -bench='RoutingInstall/(netlink-entries|reconciler-sync|ip-batch)$$' -benchtime=5x ./e2e
 	$(GO) test -run='^$$' -bench='RoutingInstall/ip-per-entry$$' -benchtime=1x ./e2e
+	$(GO) test -run='^$$' -bench='BridgeGuardInstall' -benchtime=5x ./e2e
 	GO=$(GO) e2e/bench/run.sh $(BENCH_ARGS)
 
 demo: demo-deps build

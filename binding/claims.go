@@ -101,18 +101,26 @@ func (c *Claims) find(p netip.Prefix, self string, extra bool) (owned, netip.Pre
 	if p.IsSingleIP() {
 		return owned{}, netip.Prefix{}, false
 	}
-	// Prefixes and addresses inside p: rare (a new prefix), so a walk.
+	// Prefixes and addresses inside p: rare (a new prefix), so a walk,
+	// reporting the lowest match so that the error is always the same.
+	var best owned
+	var bestP netip.Prefix
+	consider := func(q netip.Prefix, o owned) {
+		if !bestP.IsValid() || q.Addr().Less(bestP.Addr()) {
+			best, bestP = o, q
+		}
+	}
 	for q, o := range c.prefixes {
 		if q.Bits() > p.Bits() && p.Overlaps(q) && conflicts(o) {
-			return o, q, true
+			consider(q, o)
 		}
 	}
 	for a, o := range c.addrs {
 		if p.Contains(a) && conflicts(o) {
-			return o, netip.PrefixFrom(a, a.BitLen()), true
+			consider(netip.PrefixFrom(a, a.BitLen()), o)
 		}
 	}
-	return owned{}, netip.Prefix{}, false
+	return best, bestP, bestP.IsValid()
 }
 
 // Set makes b's claims those of its name, replacing earlier ones. A claim

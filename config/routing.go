@@ -45,6 +45,9 @@ type Routing struct {
 	// usual paths.
 	Announce   string
 	BIRDSocket string
+	// BridgeGuard installs the bridge guard (issue 17): a bridge table
+	// that keeps each VM on a bridged TAP from speaking for another.
+	BridgeGuard bool
 }
 
 func (c *Routing) parse(r *sectionReader) error {
@@ -99,6 +102,12 @@ func (c *Routing) parse(r *sectionReader) error {
 	}
 	if err := c.parseAnnounce(r); err != nil {
 		return err
+	}
+	if c.BridgeGuard, err = r.boolean("bridge_guard", false); err != nil {
+		return err
+	}
+	if c.BridgeGuard && !c.Enable {
+		return r.errorf("bridge_guard", "needs enable_routing = yes (with role = none on a host that only bridges)")
 	}
 	if c.Enable {
 		return c.validate(r)
@@ -237,6 +246,7 @@ func (c *Routing) ModuleConfig(tablesDir string) (routing.Config, error) {
 		Antispoof: c.Antispoof,
 		Tables:    names,
 	}
+	cfg.BridgeGuard = c.BridgeGuard
 	if err := cfg.Validate(); err != nil {
 		return routing.Config{}, fmt.Errorf("config: [routing]: %w", err)
 	}

@@ -106,6 +106,9 @@ type Config struct {
 	// Antispoof drops forwarded packets from a TAP whose source address is
 	// not the VM's.
 	Antispoof bool
+	// BridgeGuard installs the bridge guard: a bridge table that drops
+	// what a VM on a bridged TAP sends in the name of another (guard.go).
+	BridgeGuard bool
 	// Tables maps rt_tables names to numbers; nil resolves numbers only
 	// (and the kernel's built-in names).
 	Tables TableNames

@@ -24,7 +24,18 @@ func Desired(cfg Config, bindings []*binding.Active) (State, error) {
 	} else {
 		node(&s, &cfg, table)
 	}
+	if cfg.BridgeGuard {
+		s.Guard = &GuardTable{Version: GuardVersion}
+	}
 	for _, b := range bindings {
+		if cfg.BridgeGuard {
+			if err := guardElems(&s, &b.Binding); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if bridged(&b.Binding) {
+			continue // its TAP is a bridge port: nothing is routed through it
+		}
 		if err := perBinding(&s, &cfg, &b.Binding); err != nil {
 			errs = append(errs, err)
 		}
@@ -32,6 +43,11 @@ func Desired(cfg Config, bindings []*binding.Active) (State, error) {
 	s.normalize()
 	return s, errors.Join(errs...)
 }
+
+// bridged reports whether b's TAP is a port of a bridge: its INDEV names
+// another interface. Such a TAP carries no IP of its own, so it gets no
+// routed state, only the bridge guard's entries.
+func bridged(b *binding.Binding) bool { return b.Indev != "" && b.Indev != b.Name }
 
 func ipv4Sysctl(dev, key, value string) Sysctl {
 	return Sysctl{Name: "net/ipv4/conf/" + dev + "/" + key, Value: value}

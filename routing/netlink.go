@@ -36,7 +36,23 @@ type Netlink struct {
 	indexes map[string]int
 }
 
-var _ Kernel = (*Netlink)(nil)
+var (
+	_ Kernel      = (*Netlink)(nil)
+	_ BatchKernel = (*Netlink)(nil)
+)
+
+// ApplyBatch implements BatchKernel: the bridge guard's ops go to the
+// kernel a few hundred to a transaction, the others one at a time.
+func (k *Netlink) ApplyBatch(ops []Op) []error {
+	if batchable(ops) {
+		return k.applyGuardBatch(ops)
+	}
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		errs[i] = k.Apply(op)
+	}
+	return errs
+}
 
 // NewNetlink returns the Kernel of the process's own network namespace.
 func NewNetlink() (*Netlink, error) { return NewNetlinkAt(netns.None()) }
@@ -132,6 +148,9 @@ func (k *Netlink) Observe(sysctls []string) (State, error) {
 		f := *k.filter
 		s.Filter = &f
 	}
+	if err := k.observeGuard(&s); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -214,6 +233,8 @@ func (k *Netlink) Apply(op Op) error {
 		return writeSysctl(k.ns, e.Name, e.Value)
 	case *Filter:
 		return k.setFilter(e)
+	case GuardTable, GuardElem:
+		return k.applyGuard(op)
 	}
 	return fmt.Errorf("routing: cannot apply %T: %w", op.Entry, errConfig)
 }

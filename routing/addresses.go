@@ -122,3 +122,16 @@ func prefixes(p netip.Prefix) []netip.Prefix {
 	}
 	return []netip.Prefix{p}
 }
+
+// guardAddressElems adds the extra addresses of b (IPS, IPS6) to the
+// bridge guard's sets. The guard's sets hold single addresses, so routed
+// and delegated prefixes and PREFIX6 are not covered in a bridged setup.
+func guardAddressElems(add func(GuardElem), b *binding.Binding) {
+	for _, a := range b.IPs {
+		add(GuardElem{Set: GuardSetIPv4, Dev: b.Name, Addr: a})
+	}
+	for _, a := range b.IPs6 {
+		add(GuardElem{Set: GuardSetIPv6, Dev: b.Name, Addr: a})
+		add(GuardElem{Set: GuardSetTarget, Dev: b.Name, Addr: a})
+	}
+}

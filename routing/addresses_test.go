@@ -248,3 +248,24 @@ func TestRouterRoutes(t *testing.T) {
 		t.Errorf("a binding without prefixes needs routes: %q", got)
 	}
 }
+
+// TestGuardAddresses: the bridge guard lets a VM send from its IPS and
+// IPS6 too.
+func TestGuardAddresses(t *testing.T) {
+	cfg := routing.DefaultConfig()
+	cfg.BridgeGuard = true
+	got, err := routing.Desired(cfg, []*binding.Active{vmAll()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var elems []string
+	for _, e := range got.GuardElems {
+		elems = append(elems, e.String())
+	}
+	all := strings.Join(elems, "\n")
+	for _, want := range []string{"port_ipv4 tap1 . 192.0.2.11", "port_ipv4 tap1 . 198.51.100.7", "port_ipv6 tap1 . 2001:db8:1::11", "port_target tap1 . 2001:db8:1::11"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no guard element %q in:\n%s", want, all)
+		}
+	}
+}

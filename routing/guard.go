@@ -249,6 +249,7 @@ func guardElems(s *State, b *binding.Binding) error {
 			add(GuardElem{Set: GuardSetTarget, Dev: dev, Addr: a})
 		}
 	}
+	guardAddressElems(add, b)
 	return nil
 }
 

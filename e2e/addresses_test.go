@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +92,7 @@ func addOwnAddresses(t *testing.T, vm *routedVM, eth0 []string, inside []string)
 }
 
 func TestAddresses(t *testing.T) {
+	parent := t
 	rt := newAddrTopology(t)
 	host := rt.vmc[0]
 	vm := addrVM(t, "tap0", "52:54:00:00:0d:01", "192.0.2.30")
@@ -130,6 +132,35 @@ func TestAddresses(t *testing.T) {
 		}{{ips2, true}, {spoofed, false}} {
 			if got := seenByRouter(t, rt.router, vm.NS, c.src); got != c.seen {
 				t.Errorf("pings from %s seen by the router: %v, want %v", c.src, got, c.seen)
+			}
+		}
+	})
+
+	t.Run("kill -9 and restart keep the extra addresses flowing", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ping := rt.router.Command(ctx, append(pingCommand(), "-i", "0.1", "-c", "40", "-W", "1", ips2)...)
+		var out strings.Builder
+		ping.Stdout = &out
+		if err := ping.Start(); err != nil {
+			t.Fatalf("e2e: ping: %v", err)
+		}
+		time.Sleep(time.Second)
+		host.Daemon.Signal(t, syscall.SIGKILL)
+		<-host.Daemon.done
+		// The new daemon outlives this subtest: the next one needs it.
+		host.Daemon = startDaemon(parent, host.NS, host.Conf)
+		host.Daemon.WaitLog(t, 5*time.Second, "routing module started")
+		_ = ping.Wait()
+		sent, received := pingCounts(t, out.String())
+		if sent != 40 || sent-received > 1 {
+			t.Errorf("a 10/s ping stream to %s across kill -9 and restart lost %d of %d:\n%s", ips2, sent-received, sent, out.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+		state := kernelState(t, host.NS)
+		for entry, want := range map[string]int{ips1 + " dev tap0": 1, ips6 + " dev tap0": 1, ips6 + " dev eth1 proxy": 1, "@src4_tap0": 1} {
+			if n := countLines(state, entry); n != want {
+				t.Errorf("%q appears %d times after the restart, want %d:\n%s", entry, n, want, state)
 			}
 		}
 	})

@@ -50,6 +50,13 @@ chmod 0644 "$root/usr/share/man/man8/nfdhcpd.8.gz"
 if [ -r "$contrib/../README.md" ]; then
 	gzip -9n <"$contrib/../README.md" >"$root/usr/share/doc/nfdhcpd/README.md.gz"
 fi
+# The manual the README links to, under the same relative names.
+for doc in "$contrib"/../docs/*.md; do
+	[ -r "$doc" ] || continue
+	name=$(basename "$doc")
+	install -d "$root/usr/share/doc/nfdhcpd/docs"
+	gzip -9n <"$doc" >"$root/usr/share/doc/nfdhcpd/docs/$name.gz"
+done
 
 size=$(du -sk "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<CONTROL

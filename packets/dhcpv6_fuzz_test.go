@@ -36,6 +36,16 @@ func FuzzDecodeDHCPv6(f *testing.F) {
 		if again.Src != req.Src || !bytes.Equal(again.Msg.ToBytes(), data) {
 			t.Fatalf("round trip changed the message:\nfirst  %x\nsecond %x", data, again.Msg.ToBytes())
 		}
+		// A binding that delegates a prefix answers IA_PD options too.
+		pd := v6DHCPParams()
+		pd.Delegated = []netip.Prefix{netip.MustParsePrefix("2001:db8:100::/56")}
+		if frame, err := packets.BuildDHCPv6Reply(req, pd); err == nil {
+			if _, err := dhcpv6.MessageFromBytes(v6DecodeFrame(t, frame).Payload); err != nil {
+				t.Fatalf("reply with IA_PD to %s does not decode: %v", req.Msg.MessageType, err)
+			}
+		} else if !packets.IsDHCPv6NoReply(err) {
+			t.Fatalf("BuildDHCPv6Reply with IA_PD to %s: %v", req.Msg.Summary(), err)
+		}
 		frame, err := packets.BuildDHCPv6Reply(req, v6DHCPParams())
 		if packets.IsDHCPv6NoReply(err) {
 			return

@@ -45,6 +45,7 @@ func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Debug("dropping spoofed router solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "SRC", rs.Src.String())
 		return OutcomeSpoofed
 	}
+	r.activity.RS(a)
 	params := v6RAParams(a, o)
 	if !rs.Src.IsUnspecified() {
 		params.Dst = rs.Src
@@ -82,6 +83,7 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options, sc *scrat
 		}
 		return OutcomeSpoofed
 	}
+	r.activity.NS(a, &ns)
 	if !v6HostOwns(a, ns.Target) {
 		return OutcomeIgnored
 	}
@@ -129,10 +131,16 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("dropping spoofed DHCPv6 message", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TYPE", req.Msg.MessageType.String())
 		return OutcomeSpoofed
 	}
+	var duid []byte
+	if id := req.Msg.Options.ClientID(); id != nil {
+		duid = id.ToBytes()
+	}
+	r.activity.DHCPv6Request(a, uint8(req.Msg.MessageType), duid)
 	if o.Mode != ModeDHCPv6 && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
 		return OutcomeIgnored
 	}
-	frame, err := packets.BuildDHCPv6Reply(req, v6DHCPParams(p, a, o))
+	params := v6DHCPParams(p, a, o)
+	frame, err := packets.BuildDHCPv6Reply(req, params)
 	if packets.IsDHCPv6NoReply(err) {
 		r.log.Debug("DHCPv6 message needs no reply", "TAP", a.Name, "reason", err)
 		return OutcomeIgnored
@@ -142,7 +150,11 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		return OutcomeError
 	}
 	replyType, _ := dhcpv6FrameType(frame)
-	return r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
+	out := r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
+	if out == OutcomeAnswered && params.Address.IsValid() && v6HandsOutAddress(req.Msg, replyType) {
+		r.activity.DHCPv6Leased(a, params.Address)
+	}
+	return out
 }
 
 // v6DHCPParams derives the DHCPv6 lease from the [dhcp] lease settings:
@@ -249,4 +261,20 @@ func v6MACString(mac net.HardwareAddr) string {
 		return "unknown"
 	}
 	return mac.String()
+}
+
+// v6HandsOutAddress reports whether a reply of replyType to msg gives the
+// client an address to use: a Reply to Request, Renew or Rebind, or to a
+// Solicit with rapid commit, carrying an IA_NA.
+func v6HandsOutAddress(msg *dhcpv6.Message, replyType uint8) bool {
+	if dhcpv6.MessageType(replyType) != dhcpv6.MessageTypeReply || len(msg.Options.IANA()) == 0 {
+		return false
+	}
+	switch msg.MessageType {
+	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
+		return true
+	case dhcpv6.MessageTypeSolicit:
+		return msg.GetOneOption(dhcpv6.OptionRapidCommit) != nil
+	}
+	return false
 }

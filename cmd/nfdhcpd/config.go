@@ -25,6 +25,7 @@ type Config struct {
 	DHCP    DHCPConfig
 	IPv6    IPv6Config
 	Routing RoutingConfig
+	DNS     DNSConfig // config_activity.go
 }
 
 // GeneralConfig is the [general] section.
@@ -38,6 +39,8 @@ type GeneralConfig struct {
 	MetricsListen string // host:port of the Prometheus endpoint; empty: off
 
 	RateLimit RateLimitConfig // per-TAP packet rate (config_ratelimit.go)
+
+	Events EventsConfig // event_command (config_activity.go)
 }
 
 // DHCPConfig is the [dhcp] section.
@@ -108,6 +111,9 @@ func ParseConfig(data []byte, log *slog.Logger) (*Config, error) {
 	if err := c.Routing.parse(section("routing")); err != nil {
 		return nil, err
 	}
+	if err := c.DNS.parse(section("dns")); err != nil {
+		return nil, err
+	}
 	if err := c.checkQueues(); err != nil {
 		return nil, err
 	}
@@ -141,6 +147,9 @@ func (g *GeneralConfig) parse(r *sectionReader) error {
 	g.LogDir = r.str("logdir", "")
 	g.User = r.str("user", "")
 	if err := g.parseRateLimit(r); err != nil {
+		return err
+	}
+	if err := g.parseEvents(r); err != nil {
 		return err
 	}
 	return g.parseOps(r)

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/nfdhcpd/nfdhcpd/activity/dnsreg"
+	"github.com/nfdhcpd/nfdhcpd/activity/hook"
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
@@ -50,6 +52,9 @@ type daemon struct {
 	// openQueues and routingStats are read by the metrics endpoint.
 	openQueues   queueRegistry
 	routingStats routing.Stats
+	// hook and dns are the activity listeners (activity.go); nil when off.
+	hook *hook.Runner
+	dns  *dnsreg.Registrar
 }
 
 // runDaemon loads the configuration and serves until ctx is done.
@@ -120,6 +125,9 @@ func (d *daemon) run(ctx context.Context, sigs <-chan os.Signal) error {
 			return nil
 		}
 		d.log.Info("bindings loaded", "active", d.table.Snapshot().Len())
+		if err := d.startActivity(gctx, g); err != nil {
+			return err
+		}
 		if err := d.queues.Apply(gctx, d.cfg.Queues()); err != nil {
 			return err
 		}

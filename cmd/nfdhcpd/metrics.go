@@ -26,6 +26,9 @@ type metricsSources struct {
 	queues func() map[uint16]uint64
 	// routing gives the routing module's counters; nil when it is off.
 	routing func() routing.StatsSnapshot
+	// activity gives the event command's and DNS registration's
+	// counters (metrics_activity.go); nil in tests that need none.
+	activity func() activityMetrics
 	// kernelQueues is the kernel's NFQUEUE table,
 	// /proc/net/netfilter/nfnetlink_queue outside tests.
 	kernelQueues string
@@ -38,6 +41,7 @@ func newMetricsHandler(src metricsSources, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newDaemonCollector(src),
+		newActivityCollector(src.activity),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -39,6 +39,7 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 	if d.cfg.Routing.Enable {
 		src.routing = d.routingStats.Snapshot
 	}
+	src.activity = d.activityMetrics
 	metrics := newMetricsHandler(src, d.log)
 	if general.ControlSocket != "" {
 		ln, err := listenControl(general.ControlSocket)
@@ -46,7 +47,10 @@ func (d *daemon) startOps(ctx context.Context, g *errgroup.Group) error {
 			return err
 		}
 		d.log.Info("control socket listening", "path", general.ControlSocket)
-		g.Go(func() error { return serveHTTP(ctx, ln, opsHandler(report, metrics, true), d.log) })
+		// Only the control socket's status carries each VM's activity: the
+		// metrics scrape reads the counters alone.
+		withActivity := func() statusReport { r := report(); d.addActivity(&r); return r }
+		g.Go(func() error { return serveHTTP(ctx, ln, opsHandler(withActivity, metrics, true), d.log) })
 	}
 	if general.MetricsListen != "" {
 		ln, err := net.Listen("tcp", general.MetricsListen)

@@ -3,6 +3,8 @@ package main
 import (
 	"time"
 
+	"github.com/nfdhcpd/nfdhcpd/activity"
+	"github.com/nfdhcpd/nfdhcpd/activity/dnsreg"
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
@@ -22,6 +24,10 @@ type statusReport struct {
 	Counters  []counterReport `json:"counters"`
 	// Routing is absent when the routing module is off.
 	Routing *routingReport `json:"routing,omitempty"`
+	// Events and DNS are absent when the event command or DNS
+	// registration is off (activity.go).
+	Events *eventsReport  `json:"events,omitempty"`
+	DNS    *dnsreg.Report `json:"dns,omitempty"`
 }
 
 // A routingReport is the routing module's state: its role, what its
@@ -60,6 +66,9 @@ type bindingReport struct {
 	IP6      string `json:"ip6,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
 	File     string `json:"file"`
+	// What the VM did and its DNS registration (activity.go).
+	Activity *activity.View     `json:"activity,omitempty"`
+	DNS      *dnsreg.NameReport `json:"dns,omitempty"`
 }
 
 // A counterReport is how many packets of one queue ended one way.

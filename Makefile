@@ -37,7 +37,8 @@ UNIT_TIMEOUT ?= 5m
 TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
-	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils
+	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils \
+	named:bind9 tsig-keygen:bind9 dig:bind9-dnsutils nsupdate:bind9-dnsutils
 
 .PHONY: all build test deps vet unit race e2e e2e-race fuzz-smoke fuzz bench demo deb clean
 

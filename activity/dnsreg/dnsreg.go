@@ -263,7 +263,8 @@ func (r *Registrar) Run(ctx context.Context) {
 		now := time.Now()
 		if !r.reconciledNow() && !now.Before(reconNext) {
 			if err := r.reconcile(ctx); err != nil {
-				r.log.Warn("DNS reconcile of names left by a previous run failed; retrying", "SERVER", r.cfg.Server, "ZONE", r.cfg.Zone, "error", err)
+				r.log.Warn("DNS reconcile of names left by a previous run failed; retrying", "SERVER", r.cfg.Server, "ZONE", r.cfg.Zone,
+					"KEY", r.keyName(), "error", err, "retry_in", reconRetry.String())
 				reconNext, reconRetry = now.Add(reconRetry), min(2*reconRetry, r.cfg.RetryMax)
 			}
 		}

@@ -18,13 +18,13 @@ import (
 // hypervisor namespace, with a TSIG-keyed dynamic forward zone and reverse
 // zones for the IPv4 subnet and the IPv6 prefix.
 const (
-	actDNSAddr    = "198.51.100.53"
-	actDNSServer  = actDNSAddr + ":53"
-	actZone       = "act.example.org"
-	actRevZone4   = "2.0.192.in-addr.arpa"
-	actRevZone6   = "1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
-	actKeyName    = "act-key"
-	actDNSOwner   = "act-host"
+	actDNSAddr   = "198.51.100.53"
+	actDNSServer = actDNSAddr + ":53"
+	actZone      = "act.example.org"
+	actRevZone4  = "2.0.192.in-addr.arpa"
+	actRevZone6  = "1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+	actKeyName   = "act-key"
+	actDNSOwner  = "act-host"
 )
 
 // A namedServer is one BIND process run by a test.

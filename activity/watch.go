@@ -11,7 +11,7 @@ import (
 
 // A Table is what the binding watcher reads of the binding table.
 type Table interface {
-	Subscribe() (<-chan struct{}, func())
+	SubscribeStatus() (<-chan struct{}, func())
 	Status() []binding.Status
 }
 
@@ -22,7 +22,7 @@ type Table interface {
 // reads the whole table itself. onChange, when not nil, is called after
 // every pass with the table's statuses.
 func WatchBindings(ctx context.Context, t Table, book *Book, sink Sink, onChange func([]binding.Status)) {
-	changes, unsubscribe := t.Subscribe()
+	changes, unsubscribe := t.SubscribeStatus()
 	defer unsubscribe()
 	var prev map[string]binding.Status
 	for {

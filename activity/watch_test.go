@@ -20,7 +20,7 @@ type fakeTable struct {
 	ch       chan struct{}
 }
 
-func (f *fakeTable) Subscribe() (<-chan struct{}, func()) { return f.ch, func() {} }
+func (f *fakeTable) SubscribeStatus() (<-chan struct{}, func()) { return f.ch, func() {} }
 
 func (f *fakeTable) Status() []binding.Status {
 	f.mu.Lock()

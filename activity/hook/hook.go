@@ -199,8 +199,8 @@ func (r *Runner) next(q *tapQueue) (activity.Event, bool) {
 
 // run runs the command once for ev, killing its whole process group at
 // the timeout.
-func (r *Runner) run(ctx context.Context, ev activity.Event) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+func (r *Runner) run(parent context.Context, ev activity.Event) {
+	ctx, cancel := context.WithTimeout(parent, r.cfg.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, r.cfg.Command)
 	cmd.Env = append(os.Environ(), Env(ev)...)
@@ -212,6 +212,9 @@ func (r *Runner) run(ctx context.Context, ev activity.Event) {
 	cmd.WaitDelay = time.Second
 	start := time.Now()
 	err := cmd.Run()
+	if parent.Err() != nil {
+		return // shutting down: the run was cut short on purpose
+	}
 	r.Stats.Run.Add(1)
 	took := time.Since(start).Round(time.Millisecond).String()
 	switch {

@@ -21,13 +21,17 @@ func actHypervisor(t *testing.T, cmds ...string) *Netns {
 }
 
 // actConnectVM is connectVM with the VM namespace named for these tests
-// ("act-vm").
-func actConnectVM(t *testing.T, hv *Netns, tap string, mac net.HardwareAddr) *Link {
+// ("act-vm"), and the VM interface's IPv6 sysctls (name=value) set
+// before it comes up.
+func actConnectVM(t *testing.T, hv *Netns, tap string, mac net.HardwareAddr, sysctls ...string) *Link {
 	t.Helper()
 	vm := newNetns(t, "act-vm")
 	l := &Link{Tap: tap, VM: vm, VMIf: "eth0", VMMAC: mac}
 	hv.Run(t, "ip", "link", "add", tap, "type", "veth", "peer", "name", l.VMIf, "netns", vm.Name)
 	vm.Run(t, "ip", "link", "set", l.VMIf, "address", mac.String())
+	for _, s := range sysctls {
+		vm.Run(t, "sysctl", "-qw", "net.ipv6.conf."+l.VMIf+"."+s)
+	}
 	vm.Run(t, "ip", "link", "set", l.VMIf, "up")
 	hv.Run(t, "ip", "link", "set", tap, "up")
 	l.TapMAC = linkMAC(t, hv, tap)

@@ -83,7 +83,11 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options, sc *scrat
 		}
 		return OutcomeSpoofed
 	}
-	r.activity.NS(a, &ns)
+	// A DAD probe the host answers is an address the VM will give up, not
+	// one it uses: only the others are learned.
+	if !ns.IsDAD() || !v6HostOwns(a, ns.Target) {
+		r.activity.NS(a, &ns)
+	}
 	if !v6HostOwns(a, ns.Target) {
 		return OutcomeIgnored
 	}

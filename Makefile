@@ -11,7 +11,8 @@
 #                Debian packages it needs first)
 #   make bench   Go benchmarks of the hot paths and of the routing module,
 #                then the load comparison with dnsmasq, Kea and the null
-#                responder and the scale figures (e2e/bench/run.sh, root)
+#                responder, the boot storm against dnsmasq + radvd and the
+#                scale figures (e2e/bench/run.sh, root)
 #   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
 #   make deb     build bin/nfdhcpd_VERSION_ARCH.deb (static binary, unit,
 #                config, hooks, examples, man page) with dpkg-deb
@@ -37,12 +38,13 @@ UNIT_TIMEOUT ?= 5m
 # command:Debian package(s) pairs the tests and the demo run; a comma joins
 # packages installed together (-race needs the C library headers as well as
 # gcc, which --no-install-recommends would leave out).
-TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
+TEST_TOOLS := udhcpc:udhcpc radvd:radvd dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
 	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils \
 	named:bind9 tsig-keygen:bind9 dig:bind9-dnsutils nsupdate:bind9-dnsutils \
-	unshare:util-linux nsenter:util-linux systemd-cat:systemd journalctl:systemd
+	unshare:util-linux nsenter:util-linux systemd-cat:systemd journalctl:systemd \
+	bird:bird2 birdc:bird2
 
 # The demo's commands: the namespaces, the capture rules, the VM's DHCPv4
 # and DHCPv6 clients.
@@ -124,6 +126,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
 	$(GO) test -run='^$$' -bench='RoutingInstall/(netlink-entries|reconciler-sync|ip-batch)$$' -benchtime=5x ./e2e
 	$(GO) test -run='^$$' -bench='RoutingInstall/ip-per-entry$$' -benchtime=1x ./e2e
+	$(GO) test -run='^$$' -bench='BridgeGuardInstall' -benchtime=5x ./e2e
 	GO=$(GO) e2e/bench/run.sh $(BENCH_ARGS)
 
 demo: demo-deps build

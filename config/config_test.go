@@ -97,6 +97,22 @@ func TestParseGood(t *testing.T) {
 				Gateway6: netip.MustParseAddr("2001:db8:500::1"),
 			}
 		}},
+		{file: "routing-bgp-vmc.conf", want: func(c *Config) {
+			c.Routing = Routing{
+				Enable:     true,
+				Role:       RoleVMC,
+				Table:      "500",
+				Uplink:     "eth1",
+				Uplink6:    "eth1",
+				Subnet:     netip.MustParsePrefix("192.0.2.0/24"),
+				Gateway:    netip.MustParseAddr("198.51.100.0"),
+				Subnet6:    netip.MustParsePrefix("2001:db8:1::/64"),
+				Gateway6:   netip.MustParseAddr("2001:db8:ff::2"),
+				Antispoof:  true,
+				Announce:   "bgp",
+				BIRDSocket: "/run/bird/bird.ctl",
+			}
+		}},
 		{file: "stray-key.conf", want: func(c *Config) {}, warnings: []string{"outside any section"}},
 		{file: "unknown-keys.conf", want: func(c *Config) {
 			c.DHCP.Enable = false

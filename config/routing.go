@@ -39,6 +39,15 @@ type Routing struct {
 	Gateway6  netip.Addr
 	WAN       string // empty: no NAT
 	Antispoof bool
+	// Announce is "proxy" (proxy ARP/NDP on a shared uplink; also when
+	// empty) or "bgp" (host routes left for BIRD to announce). BIRDSocket
+	// is the control socket `nfdhcpd check` probes, empty for BIRD's
+	// usual paths.
+	Announce   string
+	BIRDSocket string
+	// BridgeGuard installs the bridge guard (issue 17): a bridge table
+	// that keeps each VM on a bridged TAP from speaking for another.
+	BridgeGuard bool
 }
 
 func (c *Routing) parse(r *sectionReader) error {
@@ -91,6 +100,15 @@ func (c *Routing) parse(r *sectionReader) error {
 	if c.Antispoof, err = r.boolean("antispoof", true); err != nil {
 		return err
 	}
+	if err := c.parseAnnounce(r); err != nil {
+		return err
+	}
+	if c.BridgeGuard, err = r.boolean("bridge_guard", false); err != nil {
+		return err
+	}
+	if c.BridgeGuard && !c.Enable {
+		return r.errorf("bridge_guard", "needs enable_routing = yes (with role = none on a host that only bridges)")
+	}
 	if c.Enable {
 		return c.validate(r)
 	}
@@ -100,6 +118,9 @@ func (c *Routing) parse(r *sectionReader) error {
 // validate checks what the enabled module needs for its role, so that a
 // half-configured node is refused at start instead of half-routed.
 func (c *Routing) validate(r *sectionReader) error {
+	if c.Announce == "bgp" {
+		return c.validateBGP(r)
+	}
 	if c.Subnet.IsValid() {
 		for _, f := range []struct {
 			key  string
@@ -154,6 +175,50 @@ func validIfName(s string) bool {
 	return !strings.ContainsAny(s, "/ \t\n:")
 }
 
+// parseAnnounce reads the keys of announcing VMs over BGP.
+func (c *Routing) parseAnnounce(r *sectionReader) error {
+	c.Announce = strings.ToLower(r.str("announce", ""))
+	switch c.Announce {
+	case "", "proxy", "bgp":
+	default:
+		return r.errorf("announce", "%q is not one of proxy, bgp", c.Announce)
+	}
+	c.BIRDSocket = r.str("bird_socket", "")
+	return nil
+}
+
+// validateBGP checks an enabled module with announce = bgp: the gateways
+// of a VM host are the router's end of its point-to-point links, outside
+// the VMs' subnets, and arp_ip has no use.
+func (c *Routing) validateBGP(r *sectionReader) error {
+	switch c.Role {
+	case RoleNone:
+		return nil
+	case RoleVMCGateway:
+		return r.errorf("announce", "bgp needs role vmc on the VM hosts and gateway on the router, not %s", c.Role)
+	}
+	if c.Uplink == "" && c.Uplink6 == "" {
+		return r.errorf("uplink", "role %s needs an uplink interface", c.Role)
+	}
+	if !c.Subnet.IsValid() && !c.Subnet6.IsValid() {
+		return r.errorf("subnet", "role %s needs subnet or subnet6", c.Role)
+	}
+	if c.ARPIP.IsValid() {
+		return r.errorf("arp_ip", "has no use with announce = bgp (the host has an address on its link to the router); remove it")
+	}
+	what := "the router's end of the uplink"
+	if c.Role == RoleGateway {
+		what = "the VMs' gateway address on this router"
+	}
+	if c.Subnet.IsValid() && !c.Gateway.IsValid() {
+		return r.errorf("gateway", "role %s with announce = bgp needs %s", c.Role, what)
+	}
+	if c.Subnet6.IsValid() && !c.Gateway6.IsValid() {
+		return r.errorf("gateway6", "role %s with announce = bgp needs %s", c.Role, what)
+	}
+	return nil
+}
+
 // ModuleConfig maps the [routing] section to the routing module's
 // configuration, with table names resolved through the rt_tables files
 // under tablesDir.
@@ -168,6 +233,7 @@ func (c *Routing) ModuleConfig(tablesDir string) (routing.Config, error) {
 	}
 	cfg := routing.Config{
 		Role:      role,
+		Announce:  routing.Announce(c.Announce),
 		Table:     c.Table,
 		Uplink:    c.Uplink,
 		Uplink6:   c.Uplink6,
@@ -180,6 +246,7 @@ func (c *Routing) ModuleConfig(tablesDir string) (routing.Config, error) {
 		Antispoof: c.Antispoof,
 		Tables:    names,
 	}
+	cfg.BridgeGuard = c.BridgeGuard
 	if err := cfg.Validate(); err != nil {
 		return routing.Config{}, fmt.Errorf("config: [routing]: %w", err)
 	}

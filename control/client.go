@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // Fetch asks the daemon serving the control socket at socket for its
@@ -49,6 +51,9 @@ func Print(w io.Writer, r Report) error {
 	fmt.Fprintf(tw, "bindings: %s\n", strings.Join(states, ", "))
 	if r.Routing != nil {
 		fmt.Fprintf(tw, "routing: %s\n", routingLine(*r.Routing, time.Now()))
+		if g := r.Routing.BridgeGuard; g != nil {
+			fmt.Fprintf(tw, "bridge guard: %s\n", guardLine(*g))
+		}
 	}
 	fmt.Fprintln(tw)
 
@@ -98,6 +103,20 @@ func routingLine(r RoutingReport, now time.Time) string {
 	default:
 		return fmt.Sprintf("%s, latest pass %s ago", line, now.Sub(r.LastSync).Round(time.Second))
 	}
+}
+
+// guardLine sums up the bridge guard: the TAPs it holds and what it
+// dropped, by counter.
+func guardLine(g GuardReport) string {
+	var drops []string
+	for _, name := range routing.GuardCounters {
+		drops = append(drops, fmt.Sprintf("%s %d", name, g.Dropped[name]))
+	}
+	line := fmt.Sprintf("%d TAPs guarded, dropped: %s", g.Ports, strings.Join(drops, ", "))
+	if g.Error != "" {
+		line += " (counters unreadable: " + g.Error + ")"
+	}
+	return line
 }
 
 func dash(s string) string {

@@ -66,6 +66,7 @@ type daemonCollector struct {
 	kernelWaiting                                  *prometheus.Desc
 	routingSyncs, routingFull, routingErrors       *prometheus.Desc
 	routingOps, routingLastSync, routingLastFailed *prometheus.Desc
+	guardPorts, guardDropped                       *prometheus.Desc
 }
 
 func newDaemonCollector(src Sources) *daemonCollector {
@@ -98,6 +99,9 @@ func newDaemonCollector(src Sources) *daemonCollector {
 		routingLastSync: d("routing_last_sync_timestamp_seconds",
 			"End of the routing module's latest reconcile pass since the Unix epoch, in seconds (absent before the first)."),
 		routingLastFailed: d("routing_last_sync_failed", "1 when the routing module's latest reconcile pass failed, else 0."),
+		guardPorts:        d("bridge_guard_ports", "TAPs the bridge guard holds (absent when [routing] bridge_guard is off)."),
+		guardDropped: d("bridge_guard_dropped_total",
+			"Frames the bridge guard dropped, by reason (mac, tagged, dhcp_server, router, arp_sender, ipv4, ipv6, na_target).", "reason"),
 	}
 }
 
@@ -107,6 +111,7 @@ func (c *daemonCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.buildInfo, c.startTime, c.packets, c.bindings, c.requests, c.replies, c.latency,
 		c.overflows, c.kernelDropped, c.kernelUserDrops, c.kernelWaiting,
 		c.routingSyncs, c.routingFull, c.routingErrors, c.routingOps, c.routingLastSync, c.routingLastFailed,
+		c.guardPorts, c.guardDropped,
 	} {
 		ch <- d
 	}
@@ -160,6 +165,14 @@ func (c *daemonCollector) Collect(ch chan<- prometheus.Metric) {
 			failed = 1
 		}
 		gauge(c.routingLastFailed, failed)
+	}
+	if g := r.Routing.guard(); g != nil {
+		gauge(c.guardPorts, float64(g.Ports))
+		if g.Error == "" {
+			for _, name := range routing.GuardCounters {
+				counter(c.guardDropped, g.Dropped[name], name)
+			}
+		}
 	}
 }
 

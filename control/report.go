@@ -41,6 +41,31 @@ type RoutingReport struct {
 	OpsFailed  uint64    `json:"ops_failed"`
 	LastSync   time.Time `json:"last_sync,omitzero"`
 	LastError  string    `json:"last_error,omitempty"`
+	// BridgeGuard is absent when [routing] bridge_guard is off.
+	BridgeGuard *GuardReport `json:"bridge_guard,omitempty"`
+}
+
+// A GuardReport is the bridge guard's state: the TAPs it holds and the
+// frames it dropped, by counter (routing.GuardCounters).
+type GuardReport struct {
+	Ports   uint64            `json:"ports"`
+	Dropped map[string]uint64 `json:"dropped"`
+	// Error says why the counters could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+// NewGuardReport reads the guard's TAP count from stats and its counters
+// through drops (routing.GuardDrops outside tests).
+func NewGuardReport(stats *routing.Stats, drops func() (map[string]uint64, error)) *GuardReport {
+	g := &GuardReport{Ports: stats.Snapshot().GuardPorts, Dropped: map[string]uint64{}}
+	got, err := drops()
+	if err != nil {
+		g.Error = err.Error()
+	}
+	for _, name := range routing.GuardCounters {
+		g.Dropped[name] = got[name]
+	}
+	return g
 }
 
 // NewRoutingReport reads the routing module's counters and latest pass.
@@ -127,4 +152,13 @@ func NewReport(statuses []binding.Status, stats *responder.Stats) Report {
 		}
 	}
 	return r
+}
+
+// guard returns the bridge guard's report, nil when routing or the guard
+// is off.
+func (r *RoutingReport) guard() *GuardReport {
+	if r == nil {
+		return nil
+	}
+	return r.BridgeGuard
 }

@@ -138,7 +138,10 @@ func (d *daemon) run(ctx context.Context) error {
 			return err
 		}
 		d.applyRA(gctx, d.cfg)
-		g.Go(func() error { return d.control.Serve(gctx, d.controlSources(time.Now())) })
+		// The sources are taken here, not in the goroutine: the loop below
+		// replaces d.cfg on reload.
+		src := d.controlSources(time.Now())
+		g.Go(func() error { return d.control.Serve(gctx, src) })
 		// Last: what needs more than the kept capabilities (the pid file,
 		// the control socket, the queues) is open by now.
 		if user := d.cfg.General.User; user != "" {

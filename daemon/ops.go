@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/control"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // controlSources are what the status report and the metrics read.
@@ -17,6 +18,9 @@ func (d *daemon) controlSources(started time.Time) control.Sources {
 			r.Config, r.Datapath = d.ConfigPath, general.DataPath
 			if routingCfg.Enable {
 				r.Routing = control.NewRoutingReport(string(routingCfg.Role), &d.routingStats)
+				if routingCfg.BridgeGuard {
+					r.Routing.BridgeGuard = control.NewGuardReport(&d.routingStats, routing.GuardDrops)
+				}
 			}
 			return r
 		},

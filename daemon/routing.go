@@ -40,6 +40,6 @@ func (d *daemon) runRouting(ctx context.Context, rc config.Routing) error {
 		return nil
 	}
 	r := routing.NewReconciler(cfg, kernel, routing.Options{Sender: sender, Logger: d.log, Stats: &d.routingStats})
-	d.log.Info("routing module started", "role", string(cfg.Role), "table", cfg.Table, "uplink", cfg.Uplink)
+	d.log.Info("routing module started", "role", string(cfg.Role), "announce", string(cfg.Announce), "table", cfg.Table, "uplink", cfg.Uplink)
 	return r.Run(ctx, changes, d.table.Snapshot)
 }

@@ -785,7 +785,7 @@ func TestDebPackageInstalls(t *testing.T) {
 	}
 	for _, f := range []string{"usr/sbin/nfdhcpd", "lib/systemd/system/nfdhcpd.service", "etc/nfdhcpd/nfdhcpd.conf",
 		"usr/share/man/man8/nfdhcpd.8.gz", "usr/lib/nfdhcpd/hooks/ganeti/kvm-ifup-custom", "usr/lib/nfdhcpd/hooks/libvirt/qemu",
-		"usr/share/doc/nfdhcpd/examples/iptables/rules.v4", "var/lib/nfdhcpd"} {
+		"usr/share/doc/nfdhcpd/examples/iptables/rules.v4", "usr/share/doc/nfdhcpd/examples/bird/vmhost.conf", "var/lib/nfdhcpd"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("installed package lacks /%s: %v", f, err)
 		}

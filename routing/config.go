@@ -39,6 +39,34 @@ func ParseRole(s string) (Role, error) {
 func (r Role) isVMC() bool     { return r == RoleVMC || r == RoleVMCGateway }
 func (r Role) isGateway() bool { return r == RoleGateway || r == RoleVMCGateway }
 
+// An Announce is how the rest of the network learns which host a VM is
+// behind.
+type Announce string
+
+// The ways of announcing VMs.
+const (
+	// AnnounceProxy makes the uplink answer ARP and neighbour
+	// solicitations for the VMs: every host and the router share one L2
+	// segment (seed/routed-setup.rst).
+	AnnounceProxy Announce = "proxy"
+	// AnnounceBGP leaves the per-VM host routes in the kernel for a
+	// routing daemon (BIRD) to announce: each host has its own routed,
+	// typically point-to-point, link to the router and nothing is proxied
+	// on it.
+	AnnounceBGP Announce = "bgp"
+)
+
+// ParseAnnounce returns the Announce named s; an empty s is AnnounceProxy.
+func ParseAnnounce(s string) (Announce, error) {
+	switch a := Announce(strings.ToLower(strings.TrimSpace(s))); a {
+	case "":
+		return AnnounceProxy, nil
+	case AnnounceProxy, AnnounceBGP:
+		return a, nil
+	}
+	return "", fmt.Errorf("routing: unknown announce %q (want proxy or bgp): %w", s, errConfig)
+}
+
 // DefaultTable is the routing table of VM traffic when none is configured.
 const DefaultTable = "500"
 
@@ -48,6 +76,9 @@ var errConfig = errors.New("invalid routing configuration")
 // that a binding's TABLE, UPLINK and UPLINK6 keys override.
 type Config struct {
 	Role Role
+	// Announce says how VMs are made reachable from the uplink; empty is
+	// AnnounceProxy.
+	Announce Announce
 	// Table is the routing table of VM traffic: a number or a name from
 	// the rt_tables files (resolved through Tables).
 	Table string
@@ -55,13 +86,18 @@ type Config struct {
 	// counterpart and defaults to Uplink.
 	Uplink  string
 	Uplink6 string
-	// Subnet and Gateway are the routed IPv4 network and its router.
+	// Subnet and Gateway are the routed IPv4 network and its router. With
+	// AnnounceBGP, Gateway of a VMC is the next hop on the uplink (the
+	// router's end of a point-to-point link), which need not be in Subnet;
+	// Gateway of a router is its own address for the VMs.
 	Subnet  netip.Prefix
 	Gateway netip.Addr
 	// ARPIP is the dummy sender address of the host's own ARP requests on
 	// the uplink of a VMC, which has no address of its own in Subnet.
+	// AnnounceBGP does not use it: the host has an address on its link.
 	ARPIP netip.Addr
-	// Subnet6 and Gateway6 are the routed IPv6 network and its router.
+	// Subnet6 and Gateway6 are the routed IPv6 network and its router
+	// (with AnnounceBGP, as Subnet and Gateway).
 	Subnet6  netip.Prefix
 	Gateway6 netip.Addr
 	// WAN is the interface that gateway roles masquerade Subnet out of;
@@ -70,6 +106,9 @@ type Config struct {
 	// Antispoof drops forwarded packets from a TAP whose source address is
 	// not the VM's.
 	Antispoof bool
+	// BridgeGuard installs the bridge guard: a bridge table that drops
+	// what a VM on a bridged TAP sends in the name of another (guard.go).
+	BridgeGuard bool
 	// Tables maps rt_tables names to numbers; nil resolves numbers only
 	// (and the kernel's built-in names).
 	Tables TableNames
@@ -93,6 +132,14 @@ func (c *Config) uplink6() string {
 func (c *Config) Validate() error {
 	if _, err := ParseRole(string(c.Role)); err != nil {
 		return err
+	}
+	if _, err := ParseAnnounce(string(c.Announce)); err != nil {
+		return err
+	}
+	if c.bgp() && c.Role == RoleVMCGateway {
+		// Its VMs would need the other hosts' routes from BGP in the VM
+		// table, which the shipped BIRD configuration does not import.
+		return fmt.Errorf("routing: role %s cannot announce = bgp (run the router with role gateway and its VMs on hosts with role vmc): %w", c.Role, errConfig)
 	}
 	if _, err := c.Tables.Resolve(c.tableOrDefault()); err != nil {
 		return fmt.Errorf("routing: table: %w", err)
@@ -130,6 +177,10 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// bgp reports whether VMs are announced by a routing daemon rather than
+// proxied on the uplink.
+func (c *Config) bgp() bool { return c.Announce == AnnounceBGP }
 
 func (c *Config) tableOrDefault() string {
 	if c.Table == "" {

@@ -91,6 +91,17 @@ func TestResolveTable(t *testing.T) {
 	}
 }
 
+func TestParseAnnounce(t *testing.T) {
+	for in, want := range map[string]routing.Announce{"": routing.AnnounceProxy, "proxy": routing.AnnounceProxy, " BGP ": routing.AnnounceBGP} {
+		if got, err := routing.ParseAnnounce(in); err != nil || got != want {
+			t.Errorf("ParseAnnounce(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if got, err := routing.ParseAnnounce("ospf"); err == nil {
+		t.Errorf("ParseAnnounce(ospf) = %q, want an error", got)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -108,6 +119,16 @@ func TestConfigValidate(t *testing.T) {
 		{"gateway role without gateway", func(c *routing.Config) {
 			c.Role = routing.RoleGateway
 			c.Gateway = netip.Addr{}
+		}, true},
+		{"unknown announce", func(c *routing.Config) { c.Announce = "ospf" }, true},
+		{"bgp VMC with gateways outside the subnets", func(c *routing.Config) {
+			c.Announce = routing.AnnounceBGP
+			c.Gateway = netip.MustParseAddr("198.51.100.0")
+			c.Gateway6 = netip.MustParseAddr("2001:db8:ff::2")
+		}, false},
+		{"bgp with vmc+gateway", func(c *routing.Config) {
+			c.Announce = routing.AnnounceBGP
+			c.Role = routing.RoleVMCGateway
 		}, true},
 		{"no subnets", func(c *routing.Config) {
 			c.Subnet = netip.Prefix{}

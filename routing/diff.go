@@ -7,7 +7,7 @@ type Action uint8
 const (
 	Add Action = iota // create, or replace when it exists
 	Del               // delete
-	Set               // write a sysctl, or rewrite the nftables tables
+	Set               // write a sysctl, or rewrite an nftables table
 )
 
 func (a Action) String() string {
@@ -64,7 +64,27 @@ func Diff(desired, observed State) []Op {
 	if desired.Filter != nil && !desired.Filter.Equal(observed.Filter) {
 		ops = append(ops, Op{Action: Set, Entry: desired.Filter})
 	}
-	return ops
+	return appendGuard(ops, desired, observed)
+}
+
+// appendGuard appends the bridge guard's ops: the table when it is
+// missing or of another version (which empties its sets), then the set
+// elements to delete and to add. A guard no longer wanted goes with its
+// table, elements included.
+func appendGuard(ops []Op, desired, observed State) []Op {
+	if desired.Guard == nil {
+		if observed.Guard != nil {
+			ops = append(ops, Op{Action: Del, Entry: *observed.Guard})
+		}
+		return ops
+	}
+	have := observed.GuardElems
+	if observed.Guard == nil || *observed.Guard != *desired.Guard {
+		ops = append(ops, Op{Action: Set, Entry: *desired.Guard})
+		have = nil
+	}
+	ops = appendDels(ops, desired.GuardElems, have)
+	return appendAdds(ops, desired.GuardElems, have)
 }
 
 func withGateway(routes []Route, gateway bool) []Route {

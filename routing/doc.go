@@ -2,7 +2,9 @@
 // policy rules, routes, proxy neighbours, addresses, sysctls and the
 // daemon's own nftables tables that let VMs on TAP interfaces reach the
 // rest of the network through a shared uplink, and the gratuitous ARP and
-// unsolicited NA frames that announce a VM that has just appeared.
+// unsolicited NA frames that announce a VM that has just appeared. With
+// AnnounceBGP nothing is proxied on the uplink: the per-VM host routes are
+// left for a routing daemon (BIRD, contrib/bird/) to announce.
 //
 // The package computes a desired State from the node's Config and the
 // active bindings (Desired), compares it with what the kernel holds (Diff)

@@ -18,6 +18,7 @@ type fakeKernel struct {
 	entries map[string]routing.Entry // "kind String()" → entry, the daemon's own
 	sysctls map[string]string
 	filter  *routing.Filter
+	guard   *routing.GuardTable
 	links   map[string]routing.Link
 
 	log      []string
@@ -71,7 +72,13 @@ func (k *fakeKernel) Observe(names []string) (routing.State, error) {
 			s.Neighs = append(s.Neighs, e)
 		case routing.Addr:
 			s.Addrs = append(s.Addrs, e)
+		case routing.GuardElem:
+			s.GuardElems = append(s.GuardElems, e)
 		}
+	}
+	if k.guard != nil {
+		g := *k.guard
+		s.Guard = &g
 	}
 	for _, n := range names {
 		if v, ok := k.sysctls[n]; ok {
@@ -103,6 +110,18 @@ func (k *fakeKernel) Apply(op routing.Op) error {
 	case *routing.Filter:
 		f := *e
 		k.filter = &f
+	case routing.GuardTable:
+		// A new table starts with empty sets; a deleted one takes its
+		// elements along.
+		for key, e := range k.entries {
+			if _, ok := e.(routing.GuardElem); ok {
+				delete(k.entries, key)
+			}
+		}
+		k.guard = nil
+		if op.Action != routing.Del {
+			k.guard = &e
+		}
 	default:
 		if op.Action == routing.Del {
 			delete(k.entries, key)

@@ -20,6 +20,28 @@ type Kernel interface {
 	Link(name string) (Link, error)
 }
 
+// A BatchKernel is a Kernel that can apply a run of ops together, in
+// fewer kernel transactions than one per op. The reconciler hands it the
+// runs for which batchable is true.
+type BatchKernel interface {
+	Kernel
+	// ApplyBatch performs ops in order and returns one error per op.
+	ApplyBatch(ops []Op) []error
+}
+
+// batchable reports whether ops are all bridge guard ops, which a
+// BatchKernel applies together.
+func batchable(ops []Op) bool {
+	for _, op := range ops {
+		switch op.Entry.(type) {
+		case GuardTable, GuardElem:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // A Link is what announcing an address on an interface needs.
 type Link struct {
 	Index int

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/google/nftables"
+	mdnetlink "github.com/mdlayher/netlink"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
@@ -35,7 +36,23 @@ type Netlink struct {
 	indexes map[string]int
 }
 
-var _ Kernel = (*Netlink)(nil)
+var (
+	_ Kernel      = (*Netlink)(nil)
+	_ BatchKernel = (*Netlink)(nil)
+)
+
+// ApplyBatch implements BatchKernel: the bridge guard's ops go to the
+// kernel a few hundred to a transaction, the others one at a time.
+func (k *Netlink) ApplyBatch(ops []Op) []error {
+	if batchable(ops) {
+		return k.applyGuardBatch(ops)
+	}
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		errs[i] = k.Apply(op)
+	}
+	return errs
+}
 
 // NewNetlink returns the Kernel of the process's own network namespace.
 func NewNetlink() (*Netlink, error) { return NewNetlinkAt(netns.None()) }
@@ -131,6 +148,9 @@ func (k *Netlink) Observe(sysctls []string) (State, error) {
 		f := *k.filter
 		s.Filter = &f
 	}
+	if err := k.observeGuard(&s); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
@@ -213,6 +233,8 @@ func (k *Netlink) Apply(op Op) error {
 		return writeSysctl(k.ns, e.Name, e.Value)
 	case *Filter:
 		return k.setFilter(e)
+	case GuardTable, GuardElem:
+		return k.applyGuard(op)
 	}
 	return fmt.Errorf("routing: cannot apply %T: %w", op.Entry, errConfig)
 }
@@ -319,7 +341,7 @@ func (k *Netlink) setFilter(f *Filter) error {
 	if err := validateFilter(f); err != nil {
 		return err
 	}
-	var opts []nftables.ConnOption
+	opts := []nftables.ConnOption{nftables.WithSockOptions(ackRoom(f))}
 	if k.ns.IsOpen() {
 		opts = append(opts, nftables.WithNetNSFd(int(k.ns)))
 	}
@@ -334,4 +356,40 @@ func (k *Netlink) setFilter(f *Filter) error {
 	applied := *f
 	k.filter = &applied
 	return nil
+}
+
+// ackRoom makes the nftables socket carry f's whole transaction: one
+// sendmsg of every message, which must fit the send buffer, and the
+// acknowledgements, which the kernel queues (one per message, each in a
+// buffer of its own) before the library reads any. The default buffers
+// (208 KiB) overflow with EMSGSIZE or ENOBUFS at a few hundred rules,
+// some 150 bindings with antispoof. Acks carry only the header
+// (NETLINK_CAP_ACK), and the buffers grow past wmem_max and rmem_max
+// with SO_SNDBUFFORCE and SO_RCVBUFFORCE, which need CAP_NET_ADMIN like
+// the rest of this package.
+func ackRoom(f *Filter) nftables.SockOption {
+	messages := len(f.ARPSenders) + len(f.Antispoof) + len(f.Masquerade) + 16 // tables and chains
+	size := max(1<<20, messages*2048)
+	return func(c *mdnetlink.Conn) error {
+		if err := c.SetOption(mdnetlink.CapAcknowledge, true); err != nil {
+			return fmt.Errorf("routing: nftables socket: NETLINK_CAP_ACK: %w", err)
+		}
+		raw, err := c.SyscallConn()
+		if err != nil {
+			return fmt.Errorf("routing: nftables socket: %w", err)
+		}
+		var serr error
+		if err := raw.Control(func(fd uintptr) {
+			serr = errors.Join(
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size),
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size))
+		}); err != nil {
+			return fmt.Errorf("routing: nftables socket: %w", err)
+		}
+		if serr != nil {
+			// Without the capability: as much as wmem_max and rmem_max allow.
+			return errors.Join(c.SetWriteBuffer(size), c.SetReadBuffer(size))
+		}
+		return nil
+	}
 }

@@ -1,6 +1,9 @@
 package routing_test
 
 import (
+	"fmt"
+	"net/netip"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -230,5 +233,30 @@ func TestNetlinkTapDeletedAndRecreated(t *testing.T) {
 	want, names = desiredLines(t, cfg)
 	if diff := cmp.Diff(want, observedLines(t, k, names)); diff != "" {
 		t.Errorf("kernel after the binding went (-want +got):\n%s", diff)
+	}
+}
+
+// A thousand bindings with antispoof and ARP sender rewriting make one
+// nftables transaction of some 3,000 rules, whose acknowledgements
+// overflowed the socket's default receive buffer.
+func TestNetlinkFilterOfAThousandBindings(t *testing.T) {
+	n := newTestNetns(t)
+	k := newNetlinkKernel(t, n)
+	f := &routing.Filter{}
+	for i := range 1000 {
+		tap := fmt.Sprintf("tap%d", i)
+		f.ARPSenders = append(f.ARPSenders, routing.ARPSender{Dev: tap, Sender: netip.MustParseAddr("192.0.2.1")})
+		f.Antispoof = append(f.Antispoof,
+			routing.Antispoof{Dev: tap, Source: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})},
+			routing.Antispoof{Dev: tap, V6: true})
+	}
+	if err := k.Apply(routing.Op{Action: routing.Set, Entry: f}); err != nil {
+		t.Fatalf("set a filter of %d rules: %v", len(f.ARPSenders)+len(f.Antispoof), err)
+	}
+	if _, err := exec.LookPath("nft"); err == nil {
+		out := n.exec(t, "nft", "list", "ruleset")
+		if got := strings.Count(out, "drop"); got != 2000 {
+			t.Errorf("the kernel holds %d antispoof rules, want 2000", got)
+		}
 	}
 }

@@ -142,8 +142,9 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 	ops := Diff(desired, *observed)
 	var errs []error
 	added := map[Route]bool{}
-	for _, op := range ops {
-		if err := r.kernel.Apply(op); err != nil {
+	results := r.apply(ops)
+	for i, op := range ops {
+		if err := results[i]; err != nil {
 			errs = append(errs, fmt.Errorf("routing: %s: %w", op, err))
 			continue
 		}
@@ -162,10 +163,34 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 		return errors.Join(errs...)
 	}
 	r.believed = &desired
+	r.opts.Stats.recordGuard(desired.GuardElems)
 	r.mu.Lock()
 	r.lines = desired.Lines()
 	r.mu.Unlock()
 	return nil
+}
+
+// apply performs ops in order and returns one error per op. A kernel that
+// batches gets the runs of bridge guard ops together: a thousand bindings
+// are thousands of set elements, which one op per transaction would make
+// slow.
+func (r *Reconciler) apply(ops []Op) []error {
+	errs := make([]error, len(ops))
+	bk, batches := r.kernel.(BatchKernel)
+	for i := 0; i < len(ops); {
+		j := i + 1
+		if batches && batchable(ops[i:j]) {
+			for j < len(ops) && batchable(ops[j:j+1]) {
+				j++
+			}
+			copy(errs[i:j], bk.ApplyBatch(ops[i:j]))
+			i = j
+			continue
+		}
+		errs[i] = r.kernel.Apply(ops[i])
+		i = j
+	}
+	return errs
 }
 
 // Lines returns the state of the last clean sync as text lines, for the

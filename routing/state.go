@@ -28,8 +28,8 @@ const (
 )
 
 // TableName names the daemon's nftables tables, one in family inet (the
-// antispoof filter and masquerading) and one in family arp (the ARP sender
-// rewriting).
+// antispoof filter and masquerading), one in family arp (the ARP sender
+// rewriting) and one in family bridge (the bridge guard).
 const TableName = "nfdhcpd"
 
 // MainTable is the kernel's main routing table.
@@ -136,6 +136,10 @@ type State struct {
 	// Filter is the content of the daemon's nftables tables; nil in an
 	// observed state means unknown, so the next Diff rewrites it.
 	Filter *Filter
+	// Guard is the bridge guard's table (nil: none wanted, or none in the
+	// kernel) and GuardElems the elements of its sets.
+	Guard      *GuardTable
+	GuardElems []GuardElem
 	// Announce lists the VM addresses to announce on their uplink when
 	// their host route is added. It is not kernel state: Diff ignores it.
 	Announce []Announcement
@@ -158,6 +162,7 @@ func (s *State) normalize() {
 	s.Routes = sortedUnique(s.Routes)
 	s.Neighs = sortedUnique(s.Neighs)
 	s.Addrs = sortedUnique(s.Addrs)
+	s.GuardElems = sortedUnique(s.GuardElems)
 	seen := make(map[string]bool, len(s.Sysctls))
 	sysctls := s.Sysctls[:0]
 	for _, sc := range s.Sysctls {
@@ -174,8 +179,23 @@ func (s *State) normalize() {
 }
 
 func sortedUnique[E Entry](es []E) []E {
-	slices.SortFunc(es, func(a, b E) int { return strings.Compare(a.String(), b.String()) })
-	return slices.CompactFunc(es, func(a, b E) bool { return a.String() == b.String() })
+	// Each text form is made once: sorting thousands of entries (the
+	// bridge guard's elements) would otherwise format each some 25 times.
+	type keyed struct {
+		key string
+		e   E
+	}
+	ks := make([]keyed, len(es))
+	for i, e := range es {
+		ks[i] = keyed{e.String(), e}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	ks = slices.CompactFunc(ks, func(a, b keyed) bool { return a.key == b.key })
+	out := es[:0]
+	for _, k := range ks {
+		out = append(out, k.e)
+	}
+	return out
 }
 
 // Lines returns the state as text lines, one per entry ("rule iif tap1
@@ -201,6 +221,12 @@ func (s *State) Lines() []string {
 	}
 	if s.Filter != nil {
 		lines = append(lines, s.Filter.Lines()...)
+	}
+	if s.Guard != nil {
+		add(*s.Guard)
+	}
+	for _, e := range s.GuardElems {
+		add(e)
 	}
 	return lines
 }

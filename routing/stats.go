@@ -14,6 +14,7 @@ type Stats struct {
 	syncErrors atomic.Uint64
 	opsApplied atomic.Uint64
 	opsFailed  atomic.Uint64
+	guardPorts atomic.Uint64
 	last       atomic.Pointer[SyncResult]
 }
 
@@ -32,6 +33,9 @@ type StatsSnapshot struct {
 	Syncs, FullSyncs, SyncErrors uint64
 	// OpsApplied and OpsFailed count the kernel changes made and refused.
 	OpsApplied, OpsFailed uint64
+	// GuardPorts is how many TAPs the bridge guard held after the latest
+	// clean pass.
+	GuardPorts uint64
 }
 
 // Snapshot returns the current counts.
@@ -45,6 +49,7 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		SyncErrors: s.syncErrors.Load(),
 		OpsApplied: s.opsApplied.Load(),
 		OpsFailed:  s.opsFailed.Load(),
+		GuardPorts: s.guardPorts.Load(),
 	}
 }
 
@@ -77,4 +82,18 @@ func (s *Stats) recordSync(full bool, applied, failed int, err error) {
 		last.Err = err.Error()
 	}
 	s.last.Store(&last)
+}
+
+// recordGuard notes how many TAPs the guard holds after a clean pass.
+func (s *Stats) recordGuard(elems []GuardElem) {
+	if s == nil {
+		return
+	}
+	n := 0
+	for _, e := range elems {
+		if e.Set == GuardSetPorts {
+			n++
+		}
+	}
+	s.guardPorts.Store(uint64(n))
 }

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // runCheck implements `nfdhcpd check [-c FILE] [BINDING...]`: a linter for
@@ -48,6 +50,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return errors.New("check: the configuration is invalid")
 	}
 
+	if w := birdWarning(cfg.Routing); w != "" {
+		fmt.Fprintf(stdout, "%s: warning: %s\n", *configPath, w)
+	}
+
 	files := flags.Args()
 	if len(files) == 0 {
 		if files, err = bindingFiles(cfg.General.DataPath); err != nil {
@@ -69,6 +75,23 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok, %d binding files ok\n", *configPath, len(files))
 	}
 	return nil
+}
+
+// birdWarning says why VMs will not be announced when the routing module
+// leaves them to BIRD and no BIRD answers on its control socket
+// ([routing] bird_socket, else BIRD's usual paths); "" when all is well.
+func birdWarning(rc config.Routing) string {
+	if !rc.Enable || rc.Announce != "bgp" {
+		return ""
+	}
+	paths := routing.DefaultBIRDSockets
+	if rc.BIRDSocket != "" {
+		paths = []string{rc.BIRDSocket}
+	}
+	if _, err := routing.ProbeBIRD(paths, time.Second); err != nil {
+		return fmt.Sprintf("[routing] announce = bgp but BIRD is not running here, so no VM route is announced: %v", err)
+	}
+	return ""
 }
 
 // bindingFiles returns the paths of the binding files in dir, sorted,

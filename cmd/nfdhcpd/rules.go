@@ -11,6 +11,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/responder/capture"
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // runRules implements `nfdhcpd rules [-c FILE] [-format F] [-taps P,...]`:
@@ -19,12 +20,14 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("c", config.DefaultPath, "configuration `file`")
-	format := fs.String("format", "all", "what to print: "+strings.Join(capture.Formats(), ", "))
+	formats := append(capture.Formats(), bridgeGuardFormat)
+	format := fs.String("format", "all", "what to print: "+strings.Join(formats, ", "))
 	tapList := fs.String("taps", "tap+", "comma-separated TAP name `patterns` in iptables syntax (a trailing + matches any suffix), e.g. tap+,vnet+")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nfdhcpd rules [-c FILE] [-format all|iptables|ip6tables|nft] [-taps tap+,...]\n\n"+
+		fmt.Fprintf(stderr, "usage: nfdhcpd rules [-c FILE] [-format all|iptables|ip6tables|nft|nft-bridge] [-taps tap+,...]\n\n"+
 			"Prints the iptables/ip6tables (iptables-restore format) and nft capture rules\n"+
-			"that send the VMs' requests to the queues of the configuration.\n\n")
+			"that send the VMs' requests to the queues of the configuration; with\n"+
+			"-format nft-bridge, the static part of the bridge guard instead.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -34,8 +37,13 @@ func runRules(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("rules: unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
-	if !slices.Contains(capture.Formats(), *format) {
-		return fmt.Errorf("rules: -format %q is not one of %s: %w", *format, strings.Join(capture.Formats(), ", "), errUsage)
+	if !slices.Contains(formats, *format) {
+		return fmt.Errorf("rules: -format %q is not one of %s: %w", *format, strings.Join(formats, ", "), errUsage)
+	}
+	if *format == bridgeGuardFormat {
+		// The guard's rules do not depend on the configuration.
+		_, err := io.WriteString(stdout, bridgeGuardScript())
+		return err
 	}
 	taps, err := tapPatterns(*tapList)
 	if err != nil {
@@ -65,4 +73,25 @@ func tapPatterns(list string) ([]string, error) {
 		taps = append(taps, p)
 	}
 	return taps, nil
+}
+
+// bridgeGuardFormat is the -format that prints the bridge guard.
+const bridgeGuardFormat = "nft-bridge"
+
+// bridgeGuardScript is the static part of the bridge guard as an nft
+// script, for operators who manage their own firewall: the daemon with
+// [routing] bridge_guard = yes installs the same table and fills its sets.
+func bridgeGuardScript() string {
+	return `# The bridge guard of nfdhcpd ([routing] bridge_guard = yes installs it itself).
+# Load with nft -f; then, per VM on TAP "tap1" with MAC 52:54:00:12:34:56,
+# IPv4 192.0.2.10 and IPv6 2001:db8::5054:ff:fe12:3456 (and link-local):
+#   add element bridge nfdhcpd ports { "tap1" }
+#   add element bridge nfdhcpd port_mac { "tap1" . 52:54:00:12:34:56 }
+#   add element bridge nfdhcpd port_ipv4 { "tap1" . 192.0.2.10 }
+#   add element bridge nfdhcpd port_ipv6 { "tap1" . fe80::5054:ff:fe12:3456, "tap1" . 2001:db8::5054:ff:fe12:3456 }
+#   add element bridge nfdhcpd port_target { "tap1" . 0xfe80000000000000505400fffe123456, "tap1" . 0x20010db800000000505400fffe123456 }
+# (port_target holds the same addresses as 128-bit numbers: nft types the
+# neighbour advertisement's target field as one), and "tap1" in macspoof
+# when the binding has MACSPOOF.
+` + routing.GuardScript()
 }

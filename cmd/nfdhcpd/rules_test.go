@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 func TestRulesCommandErrors(t *testing.T) {
@@ -33,5 +35,25 @@ func TestRulesCommandErrors(t *testing.T) {
 				t.Errorf("runRules(%q) = %v, want an error containing %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRulesNftBridgeMatchesContrib checks that `nfdhcpd rules -format
+// nft-bridge` prints the bridge guard the daemon installs, without needing
+// a configuration, and that the shipped copy is the same.
+func TestRulesNftBridgeMatchesContrib(t *testing.T) {
+	var got, stderr bytes.Buffer
+	if err := runRules([]string{"-c", filepath.Join(t.TempDir(), "absent.conf"), "-format", "nft-bridge"}, &got, &stderr); err != nil {
+		t.Fatalf("rules -format nft-bridge: %v", err)
+	}
+	if !strings.Contains(got.String(), routing.GuardScript()) {
+		t.Errorf("rules -format nft-bridge lacks the guard table:\n%s", got.String())
+	}
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "contrib", "nftables", "nfdhcpd-bridge-guard.nft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(shipped) != got.String() {
+		t.Errorf("contrib/nftables/nfdhcpd-bridge-guard.nft differs from `nfdhcpd rules -format nft-bridge`; regenerate it:\n%s", got.String())
 	}
 }

@@ -41,7 +41,7 @@ install -m 0644 "$contrib/nfdhcpd.conf" "$root/etc/nfdhcpd/nfdhcpd.conf"
 install -m 0755 "$contrib/ganeti/kvm-ifup-custom" "$contrib/ganeti/kvm-ifdown-custom" \
 	"$root/usr/lib/nfdhcpd/hooks/ganeti/"
 install -m 0755 "$contrib/libvirt/qemu" "$root/usr/lib/nfdhcpd/hooks/libvirt/qemu"
-for d in iptables ferm nftables ifupdown; do
+for d in iptables ferm nftables ifupdown bird; do
 	install -d "$root/usr/share/doc/nfdhcpd/examples/$d"
 	install -m 0644 "$contrib/$d"/* "$root/usr/share/doc/nfdhcpd/examples/$d/"
 done
@@ -50,6 +50,13 @@ chmod 0644 "$root/usr/share/man/man8/nfdhcpd.8.gz"
 if [ -r "$contrib/../README.md" ]; then
 	gzip -9n <"$contrib/../README.md" >"$root/usr/share/doc/nfdhcpd/README.md.gz"
 fi
+# The manual the README links to, under the same relative names.
+for doc in "$contrib"/../docs/*.md; do
+	[ -r "$doc" ] || continue
+	name=$(basename "$doc")
+	install -d "$root/usr/share/doc/nfdhcpd/docs"
+	gzip -9n <"$doc" >"$root/usr/share/doc/nfdhcpd/docs/$name.gz"
+done
 
 size=$(du -sk "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<CONTROL

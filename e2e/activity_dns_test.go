@@ -203,6 +203,13 @@ func TestDNSRegistration(t *testing.T) {
 		if got := named.dig(t, "vm3."+actZone, "A"); got != "" {
 			t.Errorf("update with a wrong key was applied: A = %q", got)
 		}
+		metrics := actMetrics(t, wrong["general"]["control_socket"])
+		if v := metricValue(metrics, `nfdhcpd_dns_names{state="failing"}`); v != 1 {
+			t.Errorf("metrics show %v failing names, want 1", v)
+		}
+		if v := metricValue(metrics, `nfdhcpd_dns_updates_total{result="failed"}`); v < 1 {
+			t.Errorf("metrics show %v failed updates", v)
+		}
 	})
 	d.Stop(t)
 }

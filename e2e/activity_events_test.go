@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -246,6 +249,13 @@ echo "$NFDHCPD_EVENT TAP=$TAP STATE=$STATE MAC=$MAC IP=$IP IP6=$IP6 HOSTNAME=$HO
 			t.Errorf("RSS grew by %d KiB during the burst, want under %d KiB", after-before, bound)
 		}
 		d.WaitLog(t, time.Second, "event command queue full", "dropped=")
+		metrics := actMetrics(t, socket)
+		if v := metricValue(metrics, `nfdhcpd_events_total{result="dropped"}`); v < float64(s.Events.Dropped) || v == 0 {
+			t.Errorf("metrics count %v dropped events, status %d:\n%s", v, s.Events.Dropped, metrics)
+		}
+		if v := metricValue(metrics, `nfdhcpd_events_total{result="timeout"}`); v != 1 {
+			t.Errorf("metrics count %v timed-out runs, want 1", v)
+		}
 	})
 	d.Stop(t)
 }
@@ -280,4 +290,25 @@ func actUdhcpcRelease(t *testing.T, l *Link, extra ...string) {
 	}
 	_ = cmd.Process.Signal(unix.SIGTERM)
 	_ = cmd.Wait()
+}
+
+// actMetrics reads /metrics from the control socket.
+func actMetrics(t *testing.T, socket string) string {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+	}}
+	resp, err := c.Get("http://nfdhcpd/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

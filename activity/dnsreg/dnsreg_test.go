@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/nfdhcpd/nfdhcpd/activity"
 	"github.com/nfdhcpd/nfdhcpd/activity/dnsreg"
 	"github.com/nfdhcpd/nfdhcpd/binding"
 )
@@ -141,5 +142,46 @@ func waitState(t *testing.T, r *dnsreg.Registrar, tap, state string) {
 			t.Fatalf("%s never %s: %+v", tap, state, n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRegistrarRegistersSeenAddresses checks register_seen_ipv6: an
+// address6 event for a published binding adds the address the VM was
+// seen using as an AAAA record; link-local ones never are.
+func TestRegistrarRegistersSeenAddresses(t *testing.T) {
+	f := startFake(t, 0)
+	seen := []netip.Addr{netip.MustParseAddr("fe80::1"), netip.MustParseAddr("2001:db8:1::beef")}
+	var mu sync.Mutex
+	n := 0
+	r, err := dnsreg.New(dnsreg.Config{
+		Server: f.addr, Zone: "vms.example.org", Owner: "hv1", RegisterSeen: true,
+		Seen: func(string) []netip.Addr { mu.Lock(); defer mu.Unlock(); return seen[:n] },
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	r.SetBindings([]binding.Status{active("tap1", "192.0.2.10", "vm1")})
+	waitState(t, r, "tap1", dnsreg.StateRegistered)
+	mu.Lock()
+	n = 2
+	mu.Unlock()
+	r.Emit(activity.Event{Kind: activity.KindAddress6, TAP: "tap1", Address6: seen[1]})
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if nr, ok := r.Name("tap1"); ok && nr.State == dnsreg.StateRegistered && len(nr.Addresses) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("seen address never published: %+v", f.got())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ups := f.got()
+	last := ups[len(ups)-1]
+	if !strings.Contains(last, "AAAA\t2001:db8:1::beef") || strings.Contains(last, "fe80::1") {
+		t.Errorf("last update: %s", last)
 	}
 }

@@ -75,7 +75,8 @@ func (d *daemon) listeners() control.Listeners {
 	if d.hook != nil {
 		s := &d.hook.Stats
 		l.Events = &control.EventsReport{
-			Command: d.cfg.General.Events.Command,
+			// From the runner, not d.cfg, which a reload replaces.
+			Command: d.hook.Command(),
 			Run:     s.Run.Load(), Failed: s.Failed.Load(), TimedOut: s.TimedOut.Load(), Dropped: s.Dropped.Load(),
 			Queued: d.hook.Queued(),
 		}

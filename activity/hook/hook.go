@@ -85,6 +85,9 @@ func New(cfg Config, log *slog.Logger) *Runner {
 	return &Runner{cfg: cfg, log: log, taps: map[string]*tapQueue{}, wake: make(chan struct{}, cfg.Workers)}
 }
 
+// Command returns the program the runner runs.
+func (r *Runner) Command() string { return r.cfg.Command }
+
 // Queued returns how many events wait.
 func (r *Runner) Queued() int {
 	r.mu.Lock()

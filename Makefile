@@ -42,6 +42,8 @@ TEST_TOOLS := udhcpc:udhcpc radvd:radvd dhclient:isc-dhcp-client dhcpcd:dhcpcd-b
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
 	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils \
+	named:bind9 tsig-keygen:bind9 dig:bind9-dnsutils nsupdate:bind9-dnsutils \
+	unshare:util-linux nsenter:util-linux systemd-cat:systemd journalctl:systemd \
 	bird:bird2 birdc:bird2
 
 # The demo's commands: the namespaces, the capture rules, the VM's DHCPv4

@@ -32,6 +32,7 @@ func (l *loop) publish() {
 	} else {
 		l.publishDirty()
 	}
+	l.t.statusChanged()
 	l.rebuildAll = false
 	if len(l.dirtyNames) > 64 {
 		// A map keeps its size after clear, and ranging over it costs as

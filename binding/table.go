@@ -50,6 +50,9 @@ type Table struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
+	// statusSubs are woken after any change of the status list, pending
+	// and invalid files included (SubscribeStatus).
+	statusSubs map[chan struct{}]struct{}
 }
 
 // Defaults of the Table's timing. The quiet period applies only to files
@@ -109,6 +112,8 @@ func NewTable(dir string, log *slog.Logger, opts ...Option) *Table {
 		rescan:   make(chan struct{}, 1),
 		subs:     make(map[chan struct{}]struct{}),
 		status:   make(map[string]*Status),
+
+		statusSubs: make(map[chan struct{}]struct{}),
 	}
 	t.snap.Store(NewSnapshot(nil))
 	return t
@@ -168,6 +173,38 @@ func (t *Table) Subscribe() (<-chan struct{}, func()) {
 			delete(t.subs, ch)
 			t.subMu.Unlock()
 		})
+	}
+}
+
+// SubscribeStatus is Subscribe for the status list: its channel is woken
+// after any change of a file's status, including those that leave the
+// Snapshot alone (a pending binding appearing or going, a file turning
+// invalid). The activity events of pending bindings need them.
+func (t *Table) SubscribeStatus() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	ch <- struct{}{}
+	t.subMu.Lock()
+	t.statusSubs[ch] = struct{}{}
+	t.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			t.subMu.Lock()
+			delete(t.statusSubs, ch)
+			t.subMu.Unlock()
+		})
+	}
+}
+
+// statusChanged wakes the status subscribers.
+func (t *Table) statusChanged() {
+	t.subMu.Lock()
+	defer t.subMu.Unlock()
+	for ch := range t.statusSubs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -25,6 +25,7 @@ type Config struct {
 	DHCP    DHCP
 	IPv6    IPv6
 	Routing Routing
+	DNS     DNS // activity.go
 }
 
 // General is the [general] section.
@@ -38,6 +39,8 @@ type General struct {
 	MetricsListen string // host:port of the Prometheus endpoint; empty: off
 
 	RateLimit RateLimit // per-TAP packet rate (ratelimit.go)
+
+	Events Events // event_command (activity.go)
 }
 
 // DHCP is the [dhcp] section.
@@ -108,6 +111,9 @@ func Parse(data []byte, log *slog.Logger) (*Config, error) {
 	if err := c.Routing.parse(section("routing")); err != nil {
 		return nil, err
 	}
+	if err := c.DNS.parse(section("dns")); err != nil {
+		return nil, err
+	}
 	if err := c.checkQueues(); err != nil {
 		return nil, err
 	}
@@ -141,6 +147,9 @@ func (g *General) parse(r *sectionReader) error {
 	g.LogDir = r.str("logdir", "")
 	g.User = r.str("user", "")
 	if err := g.parseRateLimit(r); err != nil {
+		return err
+	}
+	if err := g.parseEvents(r); err != nil {
 		return err
 	}
 	return g.parseOps(r)

@@ -32,7 +32,7 @@ func addrs(ss ...string) []netip.Addr {
 // defaultConfig is what an empty file gives.
 func defaultConfig() Config {
 	return Config{
-		General: General{DataPath: "/var/lib/nfdhcpd", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit},
+		General: General{DataPath: "/var/lib/nfdhcpd", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit, Events: defaultEvents},
 		DHCP: DHCP{
 			Enable:        true,
 			LeaseLifetime: 604800 * time.Second,
@@ -48,6 +48,7 @@ func defaultConfig() Config {
 			DHCPv6Queue: 45,
 		},
 		Routing: Routing{Role: RoleVMC, Table: "500", Antispoof: true},
+		DNS:     DNS{TTL: 300 * time.Second},
 	}
 }
 
@@ -59,7 +60,7 @@ func TestParseGood(t *testing.T) {
 	}{
 		{file: "empty.conf", want: func(c *Config) {}},
 		{file: "original.conf", want: func(c *Config) {
-			c.General = General{DataPath: "/var/lib/nfdhcpd", PIDFile: "/run/nfdhcpd/nfdhcpd.pid", LogDir: "/var/log/nfdhcpd", User: "nobody", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit}
+			c.General = General{DataPath: "/var/lib/nfdhcpd", PIDFile: "/run/nfdhcpd/nfdhcpd.pid", LogDir: "/var/log/nfdhcpd", User: "nobody", ControlSocket: DefaultControlSocket, RateLimit: defaultRateLimit, Events: defaultEvents}
 			c.DHCP.LeaseRenewal = time.Hour
 			c.DHCP.ServerIP = netip.MustParseAddr("192.0.2.1")
 			c.DHCP.Nameservers = addrs("192.0.2.2", "192.0.2.3")

@@ -64,6 +64,7 @@ func Print(w io.Writer, r Report) error {
 			b.Name, b.State, dash(b.Indev), dash(b.MAC), dash(b.IP), dash(b.IP6), dash(b.Hostname), b.Reason)
 	}
 	printAddresses(tw, r.Bindings)
+	printActivityTable(tw, r) // print_activity.go
 
 	fmt.Fprintln(tw)
 	header := []string{"QUEUE"}

@@ -26,6 +26,13 @@ type Sources struct {
 	Queues func() map[uint16]uint64
 	// Routing gives the routing module's counters; nil when it is off.
 	Routing func() routing.StatsSnapshot
+	// Activity adds each VM's activity and DNS registration, and the
+	// listeners' state, to the control socket's status only: a metrics
+	// scrape needs no per-VM detail (activity.go). Nil: nothing to add.
+	Activity func(*Report)
+	// Listeners gives the event command's and the DNS registration's
+	// state for the metrics; nil when both are off.
+	Listeners func() Listeners
 	// KernelQueues is the kernel's NFQUEUE table,
 	// /proc/net/netfilter/nfnetlink_queue outside tests.
 	KernelQueues string
@@ -38,6 +45,7 @@ func NewMetricsHandler(src Sources, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newDaemonCollector(src),
+		newActivityCollector(src.Listeners),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -3,6 +3,8 @@ package control
 import (
 	"time"
 
+	"github.com/nfdhcpd/nfdhcpd/activity"
+	"github.com/nfdhcpd/nfdhcpd/activity/dnsreg"
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 	"github.com/nfdhcpd/nfdhcpd/routing"
@@ -22,6 +24,10 @@ type Report struct {
 	Counters  []CounterReport `json:"counters"`
 	// Routing is absent when the routing module is off.
 	Routing *RoutingReport `json:"routing,omitempty"`
+	// Events and DNS are absent when the event command or DNS
+	// registration is off (activity.go).
+	Events *EventsReport  `json:"events,omitempty"`
+	DNS    *dnsreg.Report `json:"dns,omitempty"`
 }
 
 // A RoutingReport is the routing module's state: its role, what its
@@ -88,6 +94,9 @@ type BindingReport struct {
 	// Addresses holds the address keys the binding sets (IPS, IPS6,
 	// ROUTED4, ROUTED6, DELEGATED6, PREFIX6), as in its file.
 	Addresses map[string]string `json:"addresses,omitempty"`
+	// What the VM did and its DNS registration (activity.go).
+	Activity *activity.View     `json:"activity,omitempty"`
+	DNS      *dnsreg.NameReport `json:"dns,omitempty"`
 }
 
 // A CounterReport is how many packets of one queue ended one way.

@@ -161,7 +161,11 @@ func (s *Server) Serve(ctx context.Context, src Sources) error {
 	metrics := NewMetricsHandler(src, s.log)
 	g, gctx := errgroup.WithContext(ctx)
 	if s.control != nil {
-		g.Go(func() error { return Serve(gctx, s.control, Handler(src.Report, metrics, true), s.log) })
+		status := src.Report
+		if src.Activity != nil {
+			status = func() Report { r := src.Report(); src.Activity(&r); return r }
+		}
+		g.Go(func() error { return Serve(gctx, s.control, Handler(status, metrics, true), s.log) })
 	}
 	if s.metrics != nil {
 		g.Go(func() error { return Serve(gctx, s.metrics, Handler(src.Report, metrics, false), s.log) })

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/nfdhcpd/nfdhcpd/activity/dnsreg"
+	"github.com/nfdhcpd/nfdhcpd/activity/hook"
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
 	"github.com/nfdhcpd/nfdhcpd/control"
@@ -43,6 +45,9 @@ type daemon struct {
 	// openQueues and routingStats are read by the metrics endpoint.
 	openQueues   control.QueueRegistry
 	routingStats routing.Stats
+	// hook and dns are the activity listeners (activity.go); nil when off.
+	hook *hook.Runner
+	dns  *dnsreg.Registrar
 }
 
 // Run loads the configuration and serves until ctx is done, which ends it
@@ -126,6 +131,9 @@ func (d *daemon) run(ctx context.Context) error {
 			return nil
 		}
 		d.log.Info("bindings loaded", "active", d.table.Snapshot().Len())
+		if err := d.startActivity(gctx, g); err != nil {
+			return err
+		}
 		if err := d.queues.Apply(gctx, d.cfg.Queues()); err != nil {
 			return err
 		}

@@ -31,5 +31,10 @@ func (d *daemon) controlSources(started time.Time) control.Sources {
 	if routingCfg.Enable {
 		src.Routing = d.routingStats.Snapshot
 	}
+	// Set by startActivity, which runs before the control server.
+	src.Activity = d.addActivity
+	if d.hook != nil || d.dns != nil {
+		src.Listeners = d.listeners
+	}
 	return src
 }

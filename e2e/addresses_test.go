@@ -281,7 +281,7 @@ func adDhclient(t *testing.T, vm *routedVM) (calls string) {
 	return calls
 }
 
-func waitFileLine(t *testing.T, path string, timeout time.Duration, re *regexp.Regexp) string {
+func waitFileMatch(t *testing.T, path string, timeout time.Duration, re *regexp.Regexp) string {
 	t.Helper()
 	var line string
 	waitUntil(t, timeout, fmt.Sprintf("%s in %s", re, path), func() bool {
@@ -311,7 +311,7 @@ func TestPrefixDelegation(t *testing.T) {
 
 	t.Run("dhclient -P", func(t *testing.T) {
 		calls := adDhclient(t, vm)
-		waitFileLine(t, calls, 10*time.Second, regexp.MustCompile(`(?m)^reason=BOUND6 prefix=`+regexp.QuoteMeta(deleg6)+`$`))
+		waitFileMatch(t, calls, 10*time.Second, regexp.MustCompile(`(?m)^reason=BOUND6 prefix=`+regexp.QuoteMeta(deleg6)+`$`))
 
 		// A network behind the VM, numbered from the delegated prefix.
 		behind := newNetns(t, "adr-behind")
@@ -328,7 +328,7 @@ func TestPrefixDelegation(t *testing.T) {
 		reachableAll(t, "behind the VM", behind, time.Now().Add(5*time.Second), adInternet6, rtGateway6)
 		reachableAll(t, "internet host", rt.internet, time.Now().Add(3*time.Second), "2001:db8:100:1::2")
 
-		waitFileLine(t, calls, 10*time.Second, regexp.MustCompile(`(?m)^reason=RENEW6 prefix=`+regexp.QuoteMeta(deleg6)+`$`))
+		waitFileMatch(t, calls, 10*time.Second, regexp.MustCompile(`(?m)^reason=RENEW6 prefix=`+regexp.QuoteMeta(deleg6)+`$`))
 		reachableAll(t, "internet host after the renew", rt.internet, time.Now().Add(3*time.Second), "2001:db8:100:1::2")
 	})
 
@@ -361,7 +361,7 @@ func TestPrefixDelegation(t *testing.T) {
 				t.Logf("dhcpcd: %s", out.String())
 			}
 		}()
-		waitFileLine(t, calls, 15*time.Second, regexp.MustCompile(`(?m)^reason=(BOUND6|REBOOT6) prefix=2001:db8:100::/56$`))
+		waitFileMatch(t, calls, 15*time.Second, regexp.MustCompile(`(?m)^reason=(BOUND6|REBOOT6) prefix=2001:db8:100::/56$`))
 	})
 }
 

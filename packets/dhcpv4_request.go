@@ -31,6 +31,8 @@ const (
 	dhcpv4OptRequestedIP      = 50
 	dhcpv4OptParamRequestList = 55
 	dhcpv4OptMaxMessageSize   = 57
+	dhcpv4OptVendorClass      = 60
+	dhcpv4OptUserClass        = 77
 )
 
 // dhcpv4Cookie is the magic cookie in front of the options (RFC 2131 §3).
@@ -60,6 +62,25 @@ type DHCPv4Request struct {
 	// its instances (RFC 3396), nil when absent or empty as for the
 	// library's Options.Get.
 	paramRequestList, clientID, relayAgentInfo []byte
+	// What the client says about itself, kept for the lease activity only.
+	hostName, vendorClass, userClass []byte
+}
+
+// ClientInfo is what a DHCPv4 request says about the client, for the
+// lease activity: its host name (12), vendor class (60), user class (77),
+// client identifier (61) and parameter request list (55). Each shares
+// memory with the parsed packet and is nil when absent.
+type ClientInfo struct {
+	HostName, VendorClass, UserClass, ClientID, ParamRequestList []byte
+}
+
+// ClientInfo returns what the request says about the client. It does not
+// allocate; the slices are valid as long as the parsed packet is.
+func (r *DHCPv4Request) ClientInfo() ClientInfo {
+	return ClientInfo{
+		HostName: r.hostName, VendorClass: r.vendorClass, UserClass: r.userClass,
+		ClientID: r.clientID, ParamRequestList: r.paramRequestList,
+	}
 }
 
 // IsBroadcast reports whether the client set the broadcast flag.
@@ -89,6 +110,7 @@ func ParseDHCPv4(ipPacket []byte, req *DHCPv4Request) error {
 	}
 	msgType, requested, maxSize := opts.messageType, opts.requestedIP, opts.maxMessageSize
 	req.paramRequestList, req.clientID, req.relayAgentInfo = opts.paramRequestList, opts.clientID, opts.relayAgentInfo
+	req.hostName, req.vendorClass, req.userClass = opts.hostName, opts.vendorClass, opts.userClass
 	req.op = msg[dhcpv4OffOp]
 	if req.op != uint8(dhcpv4.OpcodeBootRequest) {
 		return fmt.Errorf("packets: DHCPv4 op %d is not BOOTREQUEST: %w", req.op, errMalformed)
@@ -121,6 +143,7 @@ func ParseDHCPv4(ipPacket []byte, req *DHCPv4Request) error {
 type dhcpv4Options struct {
 	messageType, requestedIP, maxMessageSize   []byte
 	paramRequestList, clientID, relayAgentInfo []byte
+	hostName, vendorClass, userClass           []byte
 }
 
 // walk reads every option before the end option, skipping pads, and fails
@@ -169,6 +192,12 @@ func (o *dhcpv4Options) add(code byte, data []byte) {
 		v = &o.clientID
 	case dhcpv4OptRelayAgentInfo:
 		v = &o.relayAgentInfo
+	case dhcpv4OptHostName:
+		v = &o.hostName
+	case dhcpv4OptVendorClass:
+		v = &o.vendorClass
+	case dhcpv4OptUserClass:
+		v = &o.userClass
 	default:
 		return
 	}
@@ -203,6 +232,9 @@ func dhcpv4RequestFromMessage(m *dhcpv4.DHCPv4) *DHCPv4Request {
 		paramRequestList: m.Options.Get(dhcpv4.OptionParameterRequestList),
 		clientID:         m.Options.Get(dhcpv4.OptionClientIdentifier),
 		relayAgentInfo:   m.Options.Get(dhcpv4.OptionRelayAgentInformation),
+		hostName:         m.Options.Get(dhcpv4.OptionHostName),
+		vendorClass:      m.Options.Get(dhcpv4.OptionClassIdentifier),
+		userClass:        m.Options.Get(dhcpv4.OptionUserClassInformation),
 	}
 	if ip, ok := netip.AddrFromSlice(m.RequestedIPAddress().To4()); ok {
 		req.RequestedIP = ip

@@ -23,7 +23,10 @@ func (s *allocsSender) Send(int, []byte) error {
 
 // TestHandlerAllocations holds the answered paths that run for every VM
 // at boot to zero allocations per packet once the handler is warm (issue
-// 6), debug logging off: DISCOVER, REQUEST and Neighbor Solicitation.
+// 6), debug logging off: DISCOVER, REQUEST and Neighbor Solicitation. The
+// lease activity is recorded on each of them (issue 15): the client's
+// host name, vendor and user class, the renewed ACK, the DAD probe's
+// address, all without allocating once the VM's record exists.
 func TestHandlerAllocations(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -32,6 +35,9 @@ func TestHandlerAllocations(t *testing.T) {
 		opts    responder.Options
 		hwAddr  net.HardwareAddr
 		payload func(t *testing.T) []byte
+		// ignored: the packet is recorded but needs no answer (a DAD
+		// probe for the VM's own address).
+		ignored bool
 	}{
 		{
 			name: "DISCOVER", kind: responder.KindDHCPv4, active: dhcpv4Binding(), opts: dhcpv4Options(), hwAddr: dhcpv4VMMAC,
@@ -42,6 +48,10 @@ func TestHandlerAllocations(t *testing.T) {
 			payload: func(t *testing.T) []byte {
 				return dhcpv4Request(t, dhcpv4.MessageTypeRequest,
 					dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(192, 0, 2, 10))),
+					dhcpv4.WithOption(dhcpv4.OptHostName("vm7")),
+					dhcpv4.WithOption(dhcpv4.OptClassIdentifier("udhcp 1.36.1")),
+					dhcpv4.WithOption(dhcpv4.OptUserClass("tenant-a")),
+					dhcpv4.WithOption(dhcpv4.OptClientIdentifier([]byte{1, 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc})),
 					dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer,
 						dhcpv4.OptionHostName, dhcpv4.OptionInterfaceMTU, dhcpv4.OptionBroadcastAddress))
 			},
@@ -49,6 +59,11 @@ func TestHandlerAllocations(t *testing.T) {
 		{
 			name: "NS", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,
 			payload: func(t *testing.T) []byte { return v6Fixture(t, "ndisc6-ns.bin") },
+		},
+		{
+			name: "NS-DAD", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,
+			payload: func(t *testing.T) []byte { return v6Fixture(t, "kernel-ns-dad.bin") },
+			ignored: true,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +77,15 @@ func TestHandlerAllocations(t *testing.T) {
 				p.Payload = payload
 				handle(&p)
 			})
-			if got := r.Stats.Get(tt.kind, responder.OutcomeAnswered); got == 0 || got != uint64(sender.frames) {
+			if tt.ignored {
+				if got := r.Stats.Get(tt.kind, responder.OutcomeIgnored); got == 0 {
+					t.Fatalf("no packet ignored: the path measured is not the recorded-only one")
+				}
+			} else if got := r.Stats.Get(tt.kind, responder.OutcomeAnswered); got == 0 || got != uint64(sender.frames) {
 				t.Fatalf("%d packets answered, %d frames sent: the path measured is not the answered one", got, sender.frames)
+			}
+			if _, ok := r.Activity().View(tt.active.Name); !ok {
+				t.Errorf("no activity recorded for %s", tt.active.Name)
 			}
 			if allocs != 0 {
 				t.Errorf("Handler(%s) allocates %.1f times per packet, want 0", tt.kind, allocs)

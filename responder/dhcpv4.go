@@ -35,6 +35,7 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 			"TAP", a.Name, "MAC", a.MAC.String(), "CHADDR", req.ClientHWAddr.String(), "SRCMAC", p.HwAddr.String())
 		return OutcomeSpoofed
 	}
+	r.activity.DHCPv4Request(a, uint8(msgType), req.ClientInfo())
 	if !a.IP.Is4() {
 		if r.debug() {
 			r.log.Debug("no IPv4 address bound: DHCPv4 request ignored", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", msgType.String())
@@ -64,6 +65,10 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 		// the operator wants to know.
 		r.dhcpv4Notice(&r.dhcpv4Notices.declined, slog.LevelInfo, "DHCPv4 DECLINE: the VM reports its address in use",
 			"TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String())
+		r.activity.DHCPv4Decline(a, a.IP)
+		return OutcomeIgnored
+	case dhcpv4.MessageTypeRelease:
+		r.activity.DHCPv4Release(a, req.ClientIP)
 		return OutcomeIgnored
 	default:
 		if r.debug() {
@@ -91,8 +96,12 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 			"MSG", reply.String(), "REQ", msgType.String())
 	}
 	r.Stats.countReply(KindDHCPv4, uint8(reply))
-	if reply == dhcpv4.MessageTypeNak {
+	switch {
+	case reply == dhcpv4.MessageTypeNak:
+		r.activity.DHCPv4NAK(a, dhcpv4Requested(req))
 		return OutcomeNAK
+	case reply == dhcpv4.MessageTypeAck && msgType == dhcpv4.MessageTypeRequest:
+		r.activity.DHCPv4Ack(a, a.IP, lease.LeaseTime)
 	}
 	return OutcomeAnswered
 }

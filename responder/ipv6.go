@@ -45,6 +45,7 @@ func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Debug("dropping spoofed router solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "SRC", rs.Src.String())
 		return OutcomeSpoofed
 	}
+	r.activity.RS(a)
 	params := v6RAParams(a, o)
 	if !rs.Src.IsUnspecified() {
 		params.Dst = rs.Src
@@ -81,6 +82,11 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options, sc *scrat
 			r.log.Debug("dropping spoofed neighbor solicitation", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TARGET", ns.Target.String())
 		}
 		return OutcomeSpoofed
+	}
+	// A DAD probe the host answers is an address the VM will give up, not
+	// one it uses: only the others are learned.
+	if !ns.IsDAD() || !v6HostOwns(a, ns.Target) {
+		r.activity.NS(a, &ns)
 	}
 	if !v6HostOwns(a, ns.Target) {
 		return OutcomeIgnored
@@ -132,13 +138,19 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("dropping spoofed DHCPv6 message", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TYPE", req.Msg.MessageType.String())
 		return OutcomeSpoofed
 	}
+	var duid []byte
+	if id := req.Msg.Options.ClientID(); id != nil {
+		duid = id.ToBytes()
+	}
+	r.activity.DHCPv6Request(a, uint8(req.Msg.MessageType), duid)
 	// slaac+dhcpv6 answers more than Information-Request when the binding
 	// delegates a prefix: every mode that runs DHCPv6 hands out IA_PD.
 	delegating := o.Mode == ModeSLAACDHCPv6 && len(a.Delegated6) > 0
 	if o.Mode != ModeDHCPv6 && !delegating && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
 		return OutcomeIgnored
 	}
-	frame, err := packets.BuildDHCPv6Reply(req, v6DHCPParams(p, a, o))
+	params := v6DHCPParams(p, a, o)
+	frame, err := packets.BuildDHCPv6Reply(req, params)
 	if packets.IsDHCPv6NoReply(err) {
 		r.log.Debug("DHCPv6 message needs no reply", "TAP", a.Name, "reason", err)
 		return OutcomeIgnored
@@ -148,7 +160,11 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		return OutcomeError
 	}
 	replyType, _ := dhcpv6FrameType(frame)
-	return r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
+	out := r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
+	if out == OutcomeAnswered && params.Address.IsValid() && v6HandsOutAddress(req.Msg, replyType) {
+		r.activity.DHCPv6Leased(a, params.Address)
+	}
+	return out
 }
 
 // v6DHCPParams derives the DHCPv6 lease from the [dhcp] lease settings:
@@ -275,6 +291,22 @@ func v6VMOwns(a *binding.Active, target netip.Addr) bool {
 		if ip == target {
 			return true
 		}
+	}
+	return false
+}
+
+// v6HandsOutAddress reports whether a reply of replyType to msg gives the
+// client an address to use: a Reply to Request, Renew or Rebind, or to a
+// Solicit with rapid commit, carrying an IA_NA.
+func v6HandsOutAddress(msg *dhcpv6.Message, replyType uint8) bool {
+	if dhcpv6.MessageType(replyType) != dhcpv6.MessageTypeReply || len(msg.Options.IANA()) == 0 {
+		return false
+	}
+	switch msg.MessageType {
+	case dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
+		return true
+	case dhcpv6.MessageTypeSolicit:
+		return msg.GetOneOption(dhcpv6.OptionRapidCommit) != nil
 	}
 	return false
 }

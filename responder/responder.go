@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nfdhcpd/nfdhcpd/activity"
 	"github.com/nfdhcpd/nfdhcpd/binding"
 )
 
@@ -141,12 +142,14 @@ type Responder struct {
 	limiter tapLimiter
 	epoch   time.Time
 	Stats   Stats
+	// activity records what each VM asked and was given.
+	activity *activity.Book
 }
 
 // New returns a responder that looks bindings up in b and writes replies
 // through s.
 func New(b Bindings, s Sender, opts Options, log *slog.Logger) *Responder {
-	r := &Responder{bindings: b, sender: s, log: log, epoch: time.Now()}
+	r := &Responder{bindings: b, sender: s, log: log, epoch: time.Now(), activity: activity.NewBook(log)}
 	r.SetOptions(opts)
 	return r
 }
@@ -155,6 +158,10 @@ func New(b Bindings, s Sender, opts Options, log *slog.Logger) *Responder {
 func (r *Responder) SetOptions(o Options) {
 	r.opts.Store(&o)
 }
+
+// Activity returns the book of what the VMs did: their latest requests,
+// leases and IPv6 addresses in use, and the sink of their lease events.
+func (r *Responder) Activity() *activity.Book { return r.activity }
 
 // Options returns the options in use.
 func (r *Responder) Options() Options { return *r.opts.Load() }

@@ -23,17 +23,19 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	socket := flags.String("socket", "", "control socket `path` (default: [general] control_socket of the configuration)")
 	asJSON := flags.Bool("json", false, "print the daemon's JSON answer as it is")
 	flags.Usage = func() {
-		fmt.Fprintf(stderr, "usage: nfdhcpd status [-c FILE] [-socket PATH] [-json]\n\n"+
+		fmt.Fprintf(stderr, "usage: nfdhcpd status [-c FILE] [-socket PATH] [-json] [TAP]\n\n"+
 			"Shows the running daemon's bindings (active, pending with the missing\n"+
-			"interface, invalid with the reason) and its packet counters.\n\n")
+			"interface, invalid with the reason), what their VMs did, and its packet\n"+
+			"counters; with TAP, everything known of that one VM.\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("status: %w: %w", err, errUsage)
 	}
-	if flags.NArg() != 0 {
-		return fmt.Errorf("status: unexpected argument %q: %w", flags.Arg(0), errUsage)
+	if flags.NArg() > 1 {
+		return fmt.Errorf("status: unexpected argument %q: %w", flags.Arg(1), errUsage)
 	}
+	tap := flags.Arg(0) // one VM in full (control.PrintVM)
 	path := *socket
 	if path == "" {
 		var err error
@@ -45,13 +47,16 @@ func runStatus(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if *asJSON && tap == "" {
 		_, err := stdout.Write(body)
 		return err
 	}
 	var r control.Report
 	if err := json.Unmarshal(body, &r); err != nil {
 		return fmt.Errorf("status: the daemon's answer: %w", err)
+	}
+	if tap != "" {
+		return control.PrintVM(stdout, r, tap, *asJSON)
 	}
 	return control.Print(stdout, r)
 }

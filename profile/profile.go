@@ -437,6 +437,9 @@ func checkWord(value string) string {
 
 func parseBootURL(dst *BootURL, value string) string {
 	fields := strings.Fields(value)
+	if len(fields) == 0 {
+		return "want a URL such as tftp://[2001:db8::1]/boot.efi, then optional parameters"
+	}
 	url := fields[0]
 	if reason := checkWord(url); reason != "" {
 		return reason

@@ -191,5 +191,5 @@ func TestProfileIPv6Mode(t *testing.T) {
 			t.Errorf("IPV6_MODE=%q: M flag %v, preference %v; want M %v, high", tt.mode, ra.ManagedConfiguration, ra.RouterSelectionPreference, tt.managed)
 		}
 	}
-	
+
 }

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/ini.v1"
 
+	"github.com/nfdhcpd/nfdhcpd/profile"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -25,6 +26,10 @@ type Config struct {
 	DHCP    DHCPConfig
 	IPv6    IPv6Config
 	Routing RoutingConfig
+
+	// Profile holds the host-wide defaults of the per-NIC profile
+	// (config_profile.go).
+	Profile profile.Profile
 }
 
 // GeneralConfig is the [general] section.
@@ -62,6 +67,8 @@ type IPv6Config struct {
 	DHCPv6Queue int
 	Nameservers []netip.Addr
 	Domains     []string
+
+	RA IPv6RAConfig // router preference, route information, PREF64
 }
 
 // LoadConfig reads and validates the configuration file at path. Unknown
@@ -106,6 +113,9 @@ func ParseConfig(data []byte, log *slog.Logger) (*Config, error) {
 		return nil, err
 	}
 	if err := c.Routing.parse(section("routing")); err != nil {
+		return nil, err
+	}
+	if err := c.parseProfile(readers["dhcp"], readers["ipv6"]); err != nil {
 		return nil, err
 	}
 	if err := c.checkQueues(); err != nil {
@@ -218,7 +228,8 @@ func (c *IPv6Config) parse(r *sectionReader) error {
 }
 
 // parseMode resolves mode, and the original's enable_dhcpv6, into one of
-// the three responder modes. In slaac mode the DHCPv6 queue is not opened.
+// the three responder modes. The DHCPv6 queue stays open in slaac mode, for
+// the bindings whose IPV6_MODE asks for DHCPv6.
 func (c *IPv6Config) parseMode(r *sectionReader) error {
 	legacy, legacySet, err := r.optionalBool("enable_dhcpv6")
 	if err != nil {
@@ -246,9 +257,6 @@ func (c *IPv6Config) parseMode(r *sectionReader) error {
 	}
 	if c.Mode != responder.ModeSLAAC && c.DHCPv6Queue == NoQueue {
 		return r.errorf("mode", "%s needs a dhcpv6_queue", modeName(c.Mode))
-	}
-	if c.Mode == responder.ModeSLAAC {
-		c.DHCPv6Queue = NoQueue
 	}
 	return nil
 }
@@ -315,6 +323,11 @@ func (c *Config) ResponderOptions() responder.Options {
 		Nameservers6: c.IPv6.Nameservers,
 		Domains6:     c.IPv6.Domains,
 		RateLimit:    c.General.RateLimit.options(),
+
+		RouterPreference: c.IPv6.RA.RouterPreference,
+		RouteInfo:        c.IPv6.RA.RouteInfo,
+		PREF64:           c.IPv6.RA.PREF64,
+		Profile:          c.Profile,
 	}
 }
 

@@ -133,4 +133,3 @@ func truncateValue(v string) string {
 	}
 	return v
 }
-

@@ -83,7 +83,7 @@ func newProfileLab(t *testing.T) *profileLab {
 		v6WaitLinkLocal(t, l)
 		lab.d.WriteBinding(t, l.Tap, v6Binding(l, kv...))
 	}
-	v6("dhcpv6", "IPV6_MODE", "dhcpv6")
+	v6("dhcpv6", "IPV6_MODE", "dhcpv6", "NAMESERVERS6", "2001:db8:99::53", "SEARCH", "v6.example", "LEASE_TIME", "120")
 	v6("slaac")
 	for _, role := range roles {
 		lab.d.WaitLog(t, 3*time.Second, "binding: active", "TAP="+lab.links[role].Tap)
@@ -279,6 +279,16 @@ func TestProfile(t *testing.T) {
 	})
 	t.Run("PXE", func(t *testing.T) { testProfilePXE(t, lab) })
 	t.Run("RA", func(t *testing.T) { testProfileRA(t, lab) })
+	t.Run("DHCPv6", func(t *testing.T) {
+		// The host's mode is slaac, yet the binding's IPV6_MODE=dhcpv6
+		// gets stateful DHCPv6 with its own DNS, search list and lease.
+		l := lab.links["dhcpv6"]
+		calls := v6RunDhclient(t, l, 10*time.Second, nil, "reason=BOUND6")
+		want := fmt.Sprintf("reason=BOUND6 addr=%s/128 pref=120 valid=120 dns=2001:db8:99::53 search=v6.example.", v6EUI64(t, l))
+		if !strings.Contains(calls, want) {
+			t.Errorf("dhclient -6 calls lack %q:\n%s", want, calls)
+		}
+	})
 }
 
 // checkVars compares the fields of want with what a hook reported.

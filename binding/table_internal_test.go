@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // staticLinks is a LinkSource with fixed links and no changes.
@@ -130,6 +132,8 @@ func TestEqualBindingsCoversEveryField(t *testing.T) {
 			switch f.Interface().(type) {
 			case Addresses:
 				continue // TestEqualBindingsCoversAddresses
+			case profile.Profile:
+				changed.Profile.Set(profile.KeyNTP, "192.0.2.123")
 			case interface{ IsValid() bool }:
 				if typ.Field(i).Type.Name() == "Prefix" {
 					f.Set(reflect.ValueOf(mustPrefix("2001:db8::/64")))

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/ini.v1"
 
+	"github.com/nfdhcpd/nfdhcpd/profile"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
@@ -26,6 +27,10 @@ type Config struct {
 	IPv6    IPv6
 	Routing Routing
 	DNS     DNS // activity.go
+
+	// Profile holds the host-wide defaults of the per-NIC profile
+	// (profile.go).
+	Profile profile.Profile
 }
 
 // General is the [general] section.
@@ -65,6 +70,8 @@ type IPv6 struct {
 	DHCPv6Queue int
 	Nameservers []netip.Addr
 	Domains     []string
+
+	RA RAOptions // router preference, route information, PREF64
 }
 
 // Load reads and validates the configuration file at path. Unknown
@@ -112,6 +119,9 @@ func Parse(data []byte, log *slog.Logger) (*Config, error) {
 		return nil, err
 	}
 	if err := c.DNS.parse(section("dns")); err != nil {
+		return nil, err
+	}
+	if err := c.parseProfile(readers["dhcp"], readers["ipv6"]); err != nil {
 		return nil, err
 	}
 	if err := c.checkQueues(); err != nil {
@@ -227,7 +237,8 @@ func (c *IPv6) parse(r *sectionReader) error {
 }
 
 // parseMode resolves mode, and the original's enable_dhcpv6, into one of
-// the three responder modes. In slaac mode the DHCPv6 queue is not opened.
+// the three responder modes. The DHCPv6 queue stays open in slaac mode, for
+// the bindings whose IPV6_MODE asks for DHCPv6.
 func (c *IPv6) parseMode(r *sectionReader) error {
 	legacy, legacySet, err := r.optionalBool("enable_dhcpv6")
 	if err != nil {
@@ -255,9 +266,6 @@ func (c *IPv6) parseMode(r *sectionReader) error {
 	}
 	if c.Mode != responder.ModeSLAAC && c.DHCPv6Queue == NoQueue {
 		return r.errorf("mode", "%s needs a dhcpv6_queue", modeName(c.Mode))
-	}
-	if c.Mode == responder.ModeSLAAC {
-		c.DHCPv6Queue = NoQueue
 	}
 	return nil
 }
@@ -324,6 +332,11 @@ func (c *Config) ResponderOptions() responder.Options {
 		Nameservers6: c.IPv6.Nameservers,
 		Domains6:     c.IPv6.Domains,
 		RateLimit:    c.General.RateLimit.options(),
+
+		RouterPreference: c.IPv6.RA.RouterPreference,
+		RouteInfo:        c.IPv6.RA.RouteInfo,
+		PREF64:           c.IPv6.RA.PREF64,
+		Profile:          c.Profile,
 	}
 }
 

@@ -13,13 +13,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/mdlayher/ndp"
+
+	"github.com/nfdhcpd/nfdhcpd/packets"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 	"github.com/nfdhcpd/nfdhcpd/responder"
 )
 
 const fixtures = "../fixtures/config"
 
 // equateNetIP compares netip values, whose fields are unexported, with ==.
-var equateNetIP = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
+var equateNetIP = cmp.Options{
+	cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}),
+	cmp.Comparer(func(a, b profile.Profile) bool { return a.Equal(&b) }),
+}
 
 func addrs(ss ...string) []netip.Addr {
 	var out []netip.Addr
@@ -74,7 +81,8 @@ func TestParseGood(t *testing.T) {
 			c.DHCP.Nameservers = addrs("198.51.100.53", "198.51.100.54")
 			c.DHCP.Domain = "vm.example.org"
 			c.IPv6.Mode = responder.ModeSLAAC
-			c.IPv6.DHCPv6Queue = NoQueue
+			// Open in slaac mode too, for bindings with IPV6_MODE.
+			c.IPv6.DHCPv6Queue = 46
 			c.IPv6.Nameservers = addrs("2001:db8::53")
 			c.IPv6.Domains = []string{"example.org", "example.net"}
 		}},
@@ -111,6 +119,30 @@ func TestParseGood(t *testing.T) {
 				Antispoof:  true,
 				Announce:   "bgp",
 				BIRDSocket: "/run/bird/bird.ctl",
+			}
+		}},
+		{file: "profile.conf", want: func(c *Config) {
+			c.DHCP.Nameservers = addrs("192.0.2.53")
+			for _, kv := range [][2]string{
+				{profile.KeySearch, "tenant.example, example.org"}, {profile.KeyNTP, "192.0.2.123"},
+				{profile.KeyRoutes, "169.254.169.254/32 via 192.0.2.1"}, {profile.KeyLeaseTime, "3600"},
+				{profile.KeyRenewalTime, "1200"}, {profile.KeyNextServer, "192.0.2.5"}, {profile.KeyTFTPServer, "192.0.2.5"},
+				{profile.KeyBootfile, "pxelinux.0"}, {profile.KeyBootfileEFI, "grubx64.efi"},
+				{profile.KeyBootfileIPXE, "http://192.0.2.5/boot.ipxe"}, {profile.KeyIPv6Only, "1800"},
+				{profile.KeyDHCPOptions, "252:text:http://192.0.2.1/wpad.dat"}, {profile.KeyNTP6, "2001:db8::123"},
+				{profile.KeyBootfileURL6, "tftp://[2001:db8::5]/grubx64.efi"},
+			} {
+				if reason := c.Profile.Set(kv[0], kv[1]); reason != "" {
+					t.Fatal(reason)
+				}
+			}
+			c.IPv6.RA = RAOptions{
+				RouterPreference: ndp.High,
+				RouteInfo: []packets.RouteInfo{
+					{Prefix: netip.MustParsePrefix("2001:db8:100::/48"), Preference: ndp.Low},
+					{Prefix: netip.MustParsePrefix("2001:db8:200::/64")},
+				},
+				PREF64: netip.MustParsePrefix("64:ff9b::/96"),
 			}
 		}},
 		{file: "stray-key.conf", want: func(c *Config) {}, warnings: []string{"outside any section"}},
@@ -234,7 +266,11 @@ func TestQueues(t *testing.T) {
 	}{
 		{"", []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 43}, {responder.KindNS, 44}, {responder.KindDHCPv6, 45}}},
 		{"[ipv6]\nenable_ipv6 = no\n", []QueueSpec{{responder.KindDHCPv4, 42}}},
-		{"[dhcp]\nenable_dhcp = no\n[ipv6]\nmode = slaac\n", []QueueSpec{{responder.KindRS, 43}, {responder.KindNS, 44}}},
+		// The DHCPv6 queue opens in slaac mode too, for bindings whose
+		// IPV6_MODE asks for DHCPv6 (issue 12); only an empty number
+		// leaves it closed.
+		{"[dhcp]\nenable_dhcp = no\n[ipv6]\nmode = slaac\n", []QueueSpec{{responder.KindRS, 43}, {responder.KindNS, 44}, {responder.KindDHCPv6, 45}}},
+		{"[dhcp]\nenable_dhcp = no\n[ipv6]\nmode = slaac\ndhcpv6_queue =\n", []QueueSpec{{responder.KindRS, 43}, {responder.KindNS, 44}}},
 		{"[dhcp]\ndhcp_queue =\n[ipv6]\nrs_queue = 7\nns_queue=\ndhcpv6_queue=\n", []QueueSpec{{responder.KindRS, 7}}},
 		{"[ipv6]\nenable_dhcpv6 = yes\ndhcp_queue = 0\n", []QueueSpec{{responder.KindDHCPv4, 42}, {responder.KindRS, 43}, {responder.KindNS, 44}, {responder.KindDHCPv6, 0}}},
 	}

@@ -12,8 +12,12 @@ import (
 // DHCPv4 queue runs it: parsing the captured datagram and building the
 // reply frame into a reused buffer.
 func benchmarkDHCPv4(b *testing.B, fixture string, typ dhcpv4.MessageType) {
+	benchmarkDHCPv4Lease(b, fixture, typ, testLease())
+}
+
+// benchmarkDHCPv4Lease is benchmarkDHCPv4 with the given lease.
+func benchmarkDHCPv4Lease(b *testing.B, fixture string, typ dhcpv4.MessageType, lease *packets.DHCPv4Lease) {
 	packet := readDHCPv4Fixture(b, fixture)
-	lease := testLease()
 	buf := make([]byte, 0, 1514)
 	var req packets.DHCPv4Request
 	b.ReportAllocs()
@@ -58,4 +62,10 @@ func BenchmarkDHCPv4Discover(b *testing.B) {
 
 func BenchmarkDHCPv4Request(b *testing.B) {
 	benchmarkDHCPv4(b, "dhcpcd-request.bin", dhcpv4.MessageTypeAck)
+}
+
+// BenchmarkDHCPv4DiscoverProfile is BenchmarkDHCPv4Discover for a binding
+// whose profile uses every key (issue 12).
+func BenchmarkDHCPv4DiscoverProfile(b *testing.B) {
+	benchmarkDHCPv4Lease(b, "dhcpcd-discover.bin", dhcpv4.MessageTypeOffer, profileLease())
 }

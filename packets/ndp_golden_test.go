@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/mdlayher/ndp"
+
 	"github.com/nfdhcpd/nfdhcpd/packets"
 )
 
@@ -82,6 +85,19 @@ func TestGoldenRA(t *testing.T) {
 		{name: "ra-periodic-private-slaac", change: func(p *packets.RAParams) {
 			p.Other, p.RouterLifetime, p.DNS, p.Domains = false, 0, nil, nil
 		}},
+		// A maximal profile (issue 12): the binding's DNS and search list,
+		// router preference, route information and PREF64.
+		{name: "ra-rdisc6-profile", fixture: "rdisc6-rs.bin", change: func(p *packets.RAParams) {
+			p.Managed, p.Autonomous = true, false
+			p.DNS = []netip.Addr{netip.MustParseAddr("2001:db8:99::53")}
+			p.Domains = []string{"tenant.example", "example.org"}
+			p.Preference = ndp.High
+			p.Routes = []packets.RouteInfo{
+				{Prefix: netip.MustParsePrefix("2001:db8:100::/48"), Preference: ndp.Low, Lifetime: 900 * time.Second},
+				{Prefix: netip.MustParsePrefix("2001:db8:200::/56"), Lifetime: 900 * time.Second},
+			}
+			p.PREF64, p.PREF64Lifetime = netip.MustParsePrefix("64:ff9b::/96"), 900*time.Second
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,4 +158,22 @@ func TestGoldenDHCPv6(t *testing.T) {
 			v6CheckGolden(t, "reply-"+name, frame)
 		})
 	}
+	// A maximal profile (issue 12): NTP (56), and the boot file URL and
+	// its parameters (59, 60) to a client that asks for them.
+	t.Run("dhcpcd-solicit-profile", func(t *testing.T) {
+		req, err := packets.DecodeDHCPv6(v6ReadFixture(t, "dhcpcd-solicit.bin"))
+		if err != nil {
+			t.Fatalf("DecodeDHCPv6: %v", err)
+		}
+		req.Msg.UpdateOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer, dhcpv6.OptionDomainSearchList,
+			dhcpv6.OptionNTPServer, dhcpv6.OptionBootfileURL, dhcpv6.OptionBootfileParam))
+		p := v6DHCPParams()
+		p.NTP = []netip.Addr{netip.MustParseAddr("2001:db8::123"), netip.MustParseAddr("2001:db8::124")}
+		p.BootURL, p.BootParams = "tftp://[2001:db8::5]/grubx64.efi", []string{"quiet", "console=ttyS0"}
+		frame, err := packets.BuildDHCPv6Reply(req, p)
+		if err != nil {
+			t.Fatalf("BuildDHCPv6Reply: %v", err)
+		}
+		v6CheckGolden(t, "reply-dhcpcd-solicit-profile", frame)
+	})
 }

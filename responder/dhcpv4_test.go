@@ -86,7 +86,7 @@ func dhcpv4Options() responder.Options {
 
 // dhcpv4Request returns the IPv4 datagram of a request of type typ from
 // the VM, as NFQUEUE would hand it over.
-func dhcpv4Request(t *testing.T, typ dhcpv4.MessageType, mods ...dhcpv4.Modifier) []byte {
+func dhcpv4Request(t testing.TB, typ dhcpv4.MessageType, mods ...dhcpv4.Modifier) []byte {
 	t.Helper()
 	m, err := dhcpv4.New(append([]dhcpv4.Modifier{
 		dhcpv4.WithTransactionID(dhcpv4.TransactionID{1, 2, 3, 4}),
@@ -168,7 +168,7 @@ func offerFromGateway() dhcpv4Reply {
 		EthSrc:  dhcpv4TapMAC.String(), EthDst: dhcpv4VMMAC.String(),
 		IPSrc: "198.51.100.1", IPDst: "192.0.2.10",
 		Type: "OFFER", YIAddr: "192.0.2.10", ServerID: "198.51.100.1",
-		Router: "192.0.2.1", Hostname: "vm7", Domain: "example.net",
+		Router: "192.0.2.1", Hostname: "vm7.example.net", Domain: "example.net",
 		Lease: 604800 * time.Second, T1: 600 * time.Second, T2: 529200 * time.Second,
 		MTU: "05aa", // 1450
 	}

@@ -23,8 +23,12 @@ func runBind(args []string, stdout, stderr io.Writer) error {
 		"Writes the binding file of TAP into the data directory, atomically and only\n"+
 			"when it is valid (see `nfdhcpd check`). Keys are those of a binding file\n"+
 			"(INDEV, MAC, IP, HOSTNAME, SUBNET, GATEWAY, SUBNET6, GATEWAY6, EUI64, PRIVATE,\n"+
-			"MACSPOOF, MTU, TAGS, TABLE, UPLINK, UPLINK6, and the address keys IPS, IPS6,\n"+
-			"ROUTED4, ROUTED6, DELEGATED6, PREFIX6); an empty value leaves the key out.")
+			"MACSPOOF, MTU, TAGS, TABLE, UPLINK, UPLINK6; the address keys IPS, IPS6,\n"+
+			"ROUTED4, ROUTED6, DELEGATED6, PREFIX6; and the profile: NAMESERVERS,\n"+
+			"NAMESERVERS6, DOMAIN, SEARCH, NTP, NTP6, ROUTES, LEASE_TIME, RENEWAL_TIME,\n"+
+			"IPV6_MODE, NEXT_SERVER, TFTP_SERVER, BOOTFILE, BOOTFILE_EFI, BOOTFILE_IPXE,\n"+
+			"BOOTFILE_URL6, IPV6_ONLY, DHCP_OPTIONS). An empty value leaves the key out,\n"+
+			"except for a profile key, where it unsets the configuration's default.")
 	configPath := flags.String("c", config.DefaultPath, "configuration `file` naming the data directory")
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("bind: %w: %w", err, errUsage)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
@@ -75,6 +76,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %v\n", path, err)
 			problems++
+			continue
+		}
+		if w := profileWarning(&b, cfg); w != "" {
+			fmt.Fprintf(stdout, "%s: warning: %s\n", path, w)
 		}
 	}
 	if problems > 0 {
@@ -145,3 +150,18 @@ func (w *warningCollector) Handle(_ context.Context, r slog.Record) error {
 
 func (w *warningCollector) WithAttrs([]slog.Attr) slog.Handler { return w }
 func (w *warningCollector) WithGroup(string) slog.Handler      { return w }
+
+// profileWarning says why a valid binding's profile cannot work with the
+// configuration, or "": an IPV6_MODE that needs DHCPv6 on a host whose
+// DHCPv6 queue is closed.
+func profileWarning(b *binding.Binding, cfg *config.Config) string {
+	if !b.Profile.Has(profile.KeyIPv6Mode) || !b.HasIPv6() {
+		return ""
+	}
+	switch m := b.Profile.IPv6Mode; {
+	case m != profile.ModeDHCPv6 && m != profile.ModeSLAACDHCPv6:
+	case !cfg.IPv6.Enable || cfg.IPv6.DHCPv6Queue == config.NoQueue:
+		return fmt.Sprintf("IPV6_MODE=%s, but IPv6 is off or [ipv6] dhcpv6_queue is empty: the VM gets no DHCPv6 answer", m)
+	}
+	return ""
+}

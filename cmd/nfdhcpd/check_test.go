@@ -139,6 +139,24 @@ func TestCheckNamedFilesAndWarnings(t *testing.T) {
 	}
 }
 
+// TestCheckWarnsAboutIPv6Mode checks that a binding asking for DHCPv6 on
+// a host whose DHCPv6 queue is closed is accepted with a warning.
+func TestCheckWarnsAboutIPv6Mode(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nfdhcpd.conf")
+	if err := os.WriteFile(conf, []byte("[general]\ndatapath = /nonexistent\n[ipv6]\ndhcpv6_queue =\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(fixturesDir, "bindings", "good", "profile")
+	var stdout, stderr bytes.Buffer
+	if err := runCheck([]string{"-c", conf, good}, &stdout, &stderr); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if want := good + ": warning: IPV6_MODE=dhcpv6"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("output %q lacks %q", stdout.String(), want)
+	}
+}
+
 func TestCheckMissingDatapath(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nfdhcpd.conf")

@@ -93,8 +93,8 @@ func TestRulesQueuesAndTaps(t *testing.T) {
 			},
 		},
 		{
-			name:   "slaac leaves the DHCPv6 queue out",
-			conf:   "[dhcp]\nenable_dhcp = no\n[ipv6]\nmode = slaac\nns_queue =\n",
+			name:   "an empty dhcpv6_queue leaves the DHCPv6 queue out",
+			conf:   "[dhcp]\nenable_dhcp = no\n[ipv6]\nmode = slaac\nns_queue =\ndhcpv6_queue =\n",
 			format: "ip6tables",
 			taps:   []string{"vm0"},
 			want: []string{

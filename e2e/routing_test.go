@@ -94,11 +94,18 @@ func routingConfig(t *testing.T, role string) Config {
 // VM hosts with role vmc.
 func newRoutedTopology(t *testing.T) *routedTopology {
 	t.Helper()
+	return newRoutedTopologyAs(t, "rt")
+}
+
+// newRoutedTopologyAs is newRoutedTopology with its namespaces named
+// after prefix, so that each issue's tests keep to their own names.
+func newRoutedTopologyAs(t *testing.T, prefix string) *routedTopology {
+	t.Helper()
 	requirePrereqs(t, "rdisc6", "nft")
 	if pingCommand() == nil {
 		netnstest.MissingPrerequisite(t, "need ping or busybox")
 	}
-	rt := &routedTopology{lan: newNetns(t, "rt-lan"), router: newNetns(t, "rt-router"), internet: newNetns(t, "rt-inet")}
+	rt := &routedTopology{lan: newNetns(t, prefix+"-lan"), router: newNetns(t, prefix+"-router"), internet: newNetns(t, prefix+"-inet")}
 	rt.lan.Run(t, "ip", "link", "add", "br0", "type", "bridge")
 	rt.lan.Run(t, "ip", "link", "set", "br0", "up")
 
@@ -119,7 +126,7 @@ func newRoutedTopology(t *testing.T) *routedTopology {
 	rt.routerHost.Daemon = startDaemon(t, rt.router, conf)
 
 	for i := range rt.vmc {
-		ns := newNetns(t, fmt.Sprintf("rt-vmc%d", i+1))
+		ns := newNetns(t, fmt.Sprintf("%s-vmc%d", prefix, i+1))
 		noDAD(t, ns)
 		rt.plugIntoLAN(t, ns, fmt.Sprintf("p-vmc%d", i+1))
 		ns.Run(t, "ip", "addr", "add", fmt.Sprintf("198.51.100.%d/26", 66+i), "dev", "eth1")

@@ -1,0 +1,490 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/e2e/vm"
+	"github.com/nfdhcpd/nfdhcpd/internal/netnstest"
+)
+
+// vmCacheEnv names the directory where the guest's kernel and initramfs
+// are cached between runs (the Makefile passes bin/vm-cache); unset, the
+// tests use ../bin/vm-cache.
+const vmCacheEnv = "NFDHCPD_VM_CACHE"
+
+// vmBootTimeout bounds a guest's boot to its result line. A TCG guest
+// needs seconds on an idle machine; a loaded CI machine may need many more.
+const vmBootTimeout = 3 * time.Minute
+
+var vmImage struct {
+	once sync.Once
+	img  *vm.Image
+	err  error
+}
+
+// realVMImage returns the guest image, built once per test binary.
+func realVMImage(t *testing.T) *vm.Image {
+	t.Helper()
+	requirePrereqs(t, vm.QEMU, "busybox", "dhclient", "tcpdump", "dpkg-deb", "apt-get", "apt-cache", "ldd")
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		netnstest.MissingPrerequisite(t, "need /dev/net/tun for QEMU's TAP: %v", err)
+	}
+	vmImage.once.Do(func() {
+		dir := os.Getenv(vmCacheEnv)
+		if dir == "" {
+			dir = filepath.Join("..", "bin", "vm-cache")
+		}
+		if dir, vmImage.err = filepath.Abs(dir); vmImage.err != nil {
+			return
+		}
+		start := time.Now()
+		vmImage.img, vmImage.err = vm.Build(dir, vm.BuildOptions{UpdateLists: os.Getenv("CI") == "true", Log: t.Logf})
+		t.Logf("guest image ready in %v: %+v", time.Since(start).Round(time.Millisecond), vmImage.img)
+	})
+	if errors.Is(vmImage.err, vm.ErrMissing) {
+		netnstest.MissingPrerequisite(t, "%v", vmImage.err)
+	}
+	if vmImage.err != nil {
+		t.Fatalf("e2e: %v", vmImage.err)
+	}
+	return vmImage.img
+}
+
+// A realGuest is one QEMU guest of the routed topology.
+type realGuest struct {
+	Name  string
+	Tap   string
+	MAC   string
+	IP    string
+	EUI64 string
+	Host  *routedHost
+	Guest *vm.Guest
+	QMP   string
+	// owner is the test that outlives the guest: its end kills QEMU.
+	owner *testing.T
+}
+
+func newRealGuest(t *testing.T, name, tap, mac, ip string, host *routedHost) *realGuest {
+	t.Helper()
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eui, err := binding.EUI64(hw, netip.MustParsePrefix(rtSubnet6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &realGuest{Name: name, Tap: tap, MAC: mac, IP: ip, EUI64: eui.String(), Host: host, owner: t}
+}
+
+// start boots the guest on its host with QEMU's script= and downscript=
+// set to ifup and ifdown (run with env), asking /init for the checks in
+// params (nil: a diskless netboot guest).
+func (g *realGuest) start(t *testing.T, ifup, ifdown string, env []string, params map[string]string) {
+	t.Helper()
+	g.startWith(t, vm.Config{IfUp: ifup, IfDown: ifdown, Env: env, Params: params, Netboot: params == nil})
+}
+
+// startWith boots the guest with cfg completed by the guest's own name,
+// host, TAP, MAC, image and monitor socket.
+func (g *realGuest) startWith(t *testing.T, cfg vm.Config) {
+	t.Helper()
+	cfg.Name, cfg.Netns, cfg.Tap, cfg.MAC, cfg.Log = g.Name, g.Host.NS.Name, g.Tap, g.MAC, t.Logf
+	if !cfg.Netboot {
+		cfg.Image = realVMImage(t)
+	}
+	g.QMP = filepath.Join(g.owner.TempDir(), "qmp")
+	cfg.QMP = g.QMP
+	guest, err := vm.Start(context.Background(), cfg)
+	if errors.Is(err, vm.ErrMissing) {
+		netnstest.MissingPrerequisite(t, "%v", err)
+	}
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	g.Guest = guest
+	g.owner.Cleanup(guest.Kill)
+}
+
+// checkParams are /init's parameters for the full set of guest checks.
+func (g *realGuest) checkParams(dhcpv6 bool) map[string]string {
+	p := map[string]string{"vm_eui64": g.EUI64, "vm_ping4": rtGateway, "vm_ping6": rtGateway6}
+	if dhcpv6 {
+		p["vm_dhcpv6"] = "yes"
+	}
+	return p
+}
+
+// result waits for the guest's NFDVM-RESULT line, logs the timings and
+// returns its fields; it fails the test when the guest reports a failure.
+func (g *realGuest) result(t *testing.T) map[string]string {
+	t.Helper()
+	line, _, err := g.Guest.WaitLine("NFDVM-RESULT", 0, vmBootTimeout)
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	r := vm.ParseResult(line.Text)
+	if r["status"] != "ok" {
+		t.Fatalf("guest %s failed its checks: %s", g.Name, line.Text)
+	}
+	var timing []string
+	for _, ev := range []string{"driver", "lease", "slaac"} {
+		if l, _, err := g.Guest.WaitLine("NFDVM-EVENT "+ev, 0, 0); err == nil {
+			timing = append(timing, fmt.Sprintf("%s %.2fs", ev, l.At.Seconds()))
+		}
+	}
+	timing = append(timing, fmt.Sprintf("all checks %.2fs", line.At.Seconds()))
+	t.Logf("real VM %s timing (since QEMU started): %s", g.Name, strings.Join(timing, ", "))
+	return r
+}
+
+// powerOff makes the guest power itself off and waits for QEMU to exit
+// (its downscript has run by then) and for the TAP to be gone.
+func (g *realGuest) powerOff(t *testing.T) {
+	t.Helper()
+	if err := g.Guest.Send("poweroff"); err != nil {
+		t.Fatalf("e2e: console of %s: %v", g.Name, err)
+	}
+	if err := g.Guest.Wait(time.Minute); err != nil {
+		t.Fatalf("e2e: %s after poweroff: %v", g.Name, err)
+	}
+	if out, err := g.Host.NS.Try("ip", "link", "show", g.Tap); err == nil {
+		t.Errorf("QEMU exited but %s is still there: %s", g.Tap, out)
+	}
+}
+
+// ganetiEnv is the environment Ganeti gives kvm-ifup-custom for a routed
+// NIC (the TAP itself comes as the first argument from QEMU).
+func ganetiEnv(t *testing.T, g *realGuest) []string {
+	return []string{
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		"NFDHCPD=" + nfdhcpdBinary(t), "NFDHCPD_CONFIG=" + g.Host.Daemon.Conf,
+		"MODE=routed", "LINK=500", "INSTANCE=" + g.Name, "MAC=" + g.MAC, "IP=" + g.IP,
+		"NETWORK_SUBNET=" + rtSubnet, "NETWORK_GATEWAY=" + rtGateway,
+		"NETWORK_SUBNET6=" + rtSubnet6, "NETWORK_GATEWAY6=" + rtGateway6,
+		"TAGS=e2e real-vm",
+		// Every node's routed TAPs look the same to the guest, so that it
+		// keeps its gateways when it migrates.
+		"NFDHCPD_TAP_MAC=" + rtTapMAC,
+	}
+}
+
+// contribHook returns the absolute path of a shipped hook.
+func contribHook(t *testing.T, hook string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join(contribDir, hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// libvirtScripts writes the ifup and ifdown scripts that play libvirtd for
+// QEMU: libvirt brings the TAP up itself and then runs its qemu hook with
+// the domain's live XML (the TAP's name filled in) on standard input;
+// nic holds the attributes of the guest's <nfdhcpd:nic>.
+func libvirtScripts(t *testing.T, g *realGuest, nic string) (ifup, ifdown string) {
+	t.Helper()
+	dir := t.TempDir()
+	domain := fmt.Sprintf(`<domain type='qemu' id='3'>
+  <name>%s</name>
+  <metadata>
+    <nfdhcpd:nics xmlns:nfdhcpd="urn:x-nfdhcpd:libvirt:1">
+      <nfdhcpd:nic mac="%s" %s/>
+    </nfdhcpd:nics>
+  </metadata>
+  <devices>
+    <interface type='ethernet'>
+      <mac address='%s'/>
+      <target dev='@TAP@' managed='no'/>
+      <model type='virtio'/>
+    </interface>
+  </devices>
+</domain>
+`, g.Name, g.MAC, nic, g.MAC)
+	xml := filepath.Join(dir, "domain.xml")
+	if err := os.WriteFile(xml, []byte(domain), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hook := contribHook(t, "libvirt/qemu")
+	script := func(name, op, subop, linkUp string) string {
+		p := filepath.Join(dir, name)
+		body := fmt.Sprintf("#!/bin/sh\n# libvirtd's part for QEMU's %s: %s, then the qemu hook.\nset -eu\n%s\nsed \"s/@TAP@/$1/\" %s | %s %s %s %s -\n",
+			name, "the TAP's link", linkUp, xml, hook, g.Name, op, subop)
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// libvirt gives the TAP the guest's MAC with fe as first byte.
+	tapMAC := "fe" + g.MAC[2:]
+	return script("ifup", "started", "begin", `ip link set dev "$1" address `+tapMAC+` up`), script("ifdown", "stopped", "end", ":")
+}
+
+// libvirtEnv is what the libvirt hook reads from /etc/default/nfdhcpd.
+func libvirtEnv(t *testing.T, g *realGuest) []string {
+	return []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NFDHCPD=" + nfdhcpdBinary(t), "NFDHCPD_CONFIG=" + g.Host.Daemon.Conf}
+}
+
+// wantFields compares a guest's result fields with want.
+func wantFields(t *testing.T, name string, got, want map[string]string) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("guest %s reported %s=%q, want %q", name, k, got[k], v)
+		}
+	}
+}
+
+// capture runs tcpdump on every interface of ns (including TAPs created
+// after it starts) with filter, until the test ends.
+type capture struct {
+	out, errOut netnstest.SyncBuffer
+	cancel      context.CancelFunc
+	cmd         *exec.Cmd
+}
+
+func startCapture(t *testing.T, ns *Netns, filter string) *capture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &capture{cancel: cancel}
+	c.cmd = ns.Command(ctx, "tcpdump", "-i", "any", "-n", "-l", "-vv", filter)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.errOut
+	if err := c.cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("e2e: tcpdump: %v", err)
+	}
+	t.Cleanup(c.stop)
+	waitUntil(t, 10*time.Second, "tcpdump to listen", func() bool { return strings.Contains(c.errOut.String(), "listening on") })
+	return c
+}
+
+func (c *capture) stop() {
+	c.cancel()
+	_ = c.cmd.Wait()
+}
+
+// waitFor waits until a captured line contains every one of substrs.
+func (c *capture) waitFor(timeout time.Duration, substrs ...string) (string, bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, l := range strings.Split(c.out.String(), "\n") {
+			if containsAll(l, substrs) {
+				return l, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// vmState is what a guest may leave behind on its host: the routing
+// module's kernel state, the host's neighbours, and the daemon's bindings.
+func vmState(t *testing.T, host *routedHost) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(kernelState(t, host.NS))
+	b.WriteString(host.NS.Run(t, "ip", "neigh", "show"))
+	b.WriteString(host.NS.Run(t, "ip", "-6", "neigh", "show"))
+	for _, bd := range status(t, host.Conf["general"]["control_socket"]).Bindings {
+		fmt.Fprintf(&b, "binding %s %s %s %s\n", bd.Name, bd.State, bd.MAC, bd.IP)
+	}
+	return b.String()
+}
+
+// waitClean waits until host is back to the state before (taken before the
+// guest started) with nothing of g in it, and fails the test otherwise.
+func waitClean(t *testing.T, host *routedHost, g *realGuest, before string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		after := vmState(t, host)
+		left := leftovers(after, g)
+		if len(left) == 0 && withoutNeighbours(after) == withoutNeighbours(before) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s left state on %s: %q\nbefore:\n%s\nafter:\n%s", g.Name, host.NS.Name, left, before, after)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// leftovers returns the lines of state that mention g's TAP, MAC or
+// addresses.
+func leftovers(state string, g *realGuest) []string {
+	var left []string
+	for _, l := range strings.Split(state, "\n") {
+		if strings.Contains(l, g.Tap) || strings.Contains(l, g.MAC) || strings.Contains(l, g.IP+" ") || strings.Contains(l, g.EUI64) {
+			left = append(left, l)
+		}
+	}
+	return left
+}
+
+// withoutNeighbours drops the host's neighbour lines: the router's and the
+// other host's entries come and go with traffic; the guest's own are
+// checked by leftovers.
+func withoutNeighbours(state string) string {
+	var keep []string
+	for _, l := range strings.Split(state, "\n") {
+		if strings.Contains(l, " lladdr ") || strings.Contains(l, "FAILED") || strings.Contains(l, "INCOMPLETE") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
+
+// TestRealVM boots real QEMU guests on TAPs that QEMU creates and the
+// shipped hooks bind, in the routed setup: one Ganeti guest that is
+// checked from inside (DHCPv4 with udhcpc, SLAAC, DHCPv6 with dhclient,
+// pings) and outside, live-migrated to the other host and powered off;
+// one libvirt guest; and one diskless iPXE netboot. Each guest boots once.
+func TestRealVM(t *testing.T) {
+	realVMImage(t)
+	rt := newRoutedTopologyAs(t, "vm")
+	vmc1, vmc2 := rt.vmc[0], rt.vmc[1]
+	clean1, clean2 := vmState(t, vmc1), vmState(t, vmc2)
+	race := os.Getenv(raceEnv) != ""
+	top := t
+
+	ganeti := newRealGuest(t, "vm-ganeti", "tap0", "52:54:00:14:00:01", "192.0.2.41", vmc1)
+	dhcpv6 := startCapture(t, vmc1.NS, "udp port 546 or udp port 547")
+	ganeti.start(t, contribHook(t, "ganeti/kvm-ifup-custom"), contribHook(t, "ganeti/kvm-ifdown-custom"),
+		ganetiEnv(t, ganeti), ganeti.checkParams(true))
+
+	t.Run("Ganeti hook guest", func(t *testing.T) {
+		r := ganeti.result(t)
+		wantFields(t, ganeti.Name, r, map[string]string{
+			"ip": ganeti.IP, "mask": "255.255.255.0", "router": rtGateway,
+			"dns": "192.0.2.53,192.0.2.54", "domain": "example.org", "hostname": ganeti.Name,
+			"lease": "604800", "mtu": "", "ifmtu": "1500",
+			"slaac": ganeti.EUI64, "dns6": "2001:db8:53::1",
+			"ping4": "ok", "ping6": "ok",
+		})
+		if !strings.HasPrefix(r["v6router"], "fe80::") {
+			t.Errorf("guest's IPv6 default router = %q, want the TAP's link-local address", r["v6router"])
+		}
+		// The DHCPv6 reply as it left the host.
+		if l, ok := dhcpv6.waitFor(5*time.Second, "dhcp6 reply", "2001:db8:53::1"); !ok {
+			t.Errorf("no DHCPv6 reply with DNS server 2001:db8:53::1 seen on %s:\n%s", vmc1.NS.Name, dhcpv6.out.String())
+		} else {
+			t.Logf("DHCPv6 reply on the host: %s", l)
+		}
+		values := readBinding(t, vmc1, ganeti.Tap)
+		wantFields(t, "binding of "+ganeti.Name, values, map[string]string{
+			"MAC": ganeti.MAC, "IP": ganeti.IP, "HOSTNAME": ganeti.Name, "TABLE": "500", "EUI64": ganeti.EUI64,
+		})
+		for _, dst := range []string{ganeti.IP, ganeti.EUI64} {
+			if !reachable(rt.router, dst, 5*time.Second) {
+				t.Errorf("the router cannot reach the guest at %s", dst)
+			}
+		}
+	})
+
+	t.Run("libvirt hook guest", func(t *testing.T) {
+		if race {
+			t.Skip("the -race pass boots only the Ganeti guest")
+		}
+		lv := newRealGuest(t, "vm-libvirt", "tap1", "52:54:00:14:00:02", "192.0.2.42", vmc2)
+		ifup, ifdown := libvirtScripts(t, lv, fmt.Sprintf(`ip="%s" subnet="%s" gateway="%s" subnet6="%s" gateway6="%s" mtu="1450"`,
+			lv.IP, rtSubnet, rtGateway, rtSubnet6, rtGateway6))
+		lv.start(t, ifup, ifdown, libvirtEnv(t, lv), lv.checkParams(false))
+		r := lv.result(t)
+		wantFields(t, lv.Name, r, map[string]string{
+			"ip": lv.IP, "router": rtGateway, "dns": "192.0.2.53,192.0.2.54", "hostname": lv.Name,
+			"mtu": "1450", "ifmtu": "1450", "slaac": lv.EUI64, "ping4": "ok", "ping6": "ok",
+		})
+		if !reachable(rt.router, lv.EUI64, 5*time.Second) {
+			t.Errorf("the router cannot reach the libvirt guest at %s", lv.EUI64)
+		}
+		lv.powerOff(t)
+		waitClean(t, vmc2, lv, clean2)
+	})
+
+	t.Run("live migration", func(t *testing.T) {
+		if race {
+			t.Skip("the -race pass boots only the Ganeti guest")
+		}
+		// As Ganeti migrates a routed NIC: the destination QEMU opens its
+		// TAP and waits for the guest; the NIC is configured (ifup) only
+		// once the migration has succeeded and the source has stopped.
+		dst := newRealGuest(top, ganeti.Name, "tap5", ganeti.MAC, ganeti.IP, vmc2)
+		sock := filepath.Join(t.TempDir(), "migration")
+		dst.startWith(t, vm.Config{IfDown: contribHook(t, "ganeti/kvm-ifdown-custom"), Env: ganetiEnv(t, dst),
+			Params: ganeti.checkParams(true), Incoming: "unix:" + sock})
+		waitUntil(t, 30*time.Second, "the destination QEMU's migration socket", func() bool {
+			_, err := os.Stat(sock)
+			return err == nil
+		})
+		start := time.Now()
+		if err := ganeti.Guest.Migrate("unix:"+sock, 2*time.Minute); err != nil {
+			t.Fatalf("e2e: %v", err)
+		}
+		migrated := time.Since(start)
+		if err := ganeti.Guest.Quit(); err != nil {
+			t.Fatalf("e2e: stop the source QEMU: %v", err)
+		}
+		if err := ganeti.Guest.Wait(30 * time.Second); err != nil {
+			t.Fatalf("e2e: source QEMU: %v", err)
+		}
+		// The source's downscript unbound the NIC there: nothing is left.
+		waitClean(t, vmc1, ganeti, clean1)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		ifup := vmc2.NS.Command(ctx, contribHook(t, "ganeti/kvm-ifup-custom"), dst.Tap)
+		ifup.Env = ganetiEnv(t, dst)
+		hookStart := time.Now()
+		if out, err := ifup.CombinedOutput(); err != nil {
+			t.Fatalf("kvm-ifup-custom on the destination: %v: %s", err, out)
+		}
+		bound := time.Now()
+		for _, addr := range []string{dst.IP, dst.EUI64} {
+			if !reachable(rt.router, addr, time.Second) {
+				t.Errorf("the router cannot reach the migrated guest at %s within 1s of its binding", addr)
+			}
+		}
+		t.Logf("real VM migration: %v to migrate, hook %v, router reached v4 and v6 %v after the binding appeared",
+			migrated.Round(time.Millisecond), bound.Sub(hookStart).Round(time.Millisecond), time.Since(bound).Round(time.Millisecond))
+		from := len(dst.Guest.Lines())
+		if err := dst.Guest.Send("ping " + rtGateway6); err != nil {
+			t.Fatal(err)
+		}
+		if l, _, err := dst.Guest.WaitLine("NFDVM-PING", from, 30*time.Second); err != nil || !strings.HasSuffix(l.Text, " ok") {
+			t.Errorf("the migrated guest cannot ping its router: %q %v", l.Text, err)
+		}
+		ganeti = dst
+	})
+
+	t.Run("power off cleans up", func(t *testing.T) {
+		ganeti.powerOff(t)
+		waitClean(t, ganeti.Host, ganeti, map[*routedHost]string{vmc1: clean1, vmc2: clean2}[ganeti.Host])
+	})
+}
+
+// readBinding returns the values of host's binding file for tap.
+func readBinding(t *testing.T, host *routedHost, tap string) map[string]string {
+	t.Helper()
+	b, err := binding.ParseFile(filepath.Join(host.Conf["general"]["datapath"], tap))
+	if err != nil {
+		t.Fatalf("e2e: binding %s: %v", tap, err)
+	}
+	return b.Values()
+}

@@ -418,6 +418,58 @@ func TestRealVM(t *testing.T) {
 		waitClean(t, vmc2, lv, clean2)
 	})
 
+	t.Run("netboot", func(t *testing.T) {
+		if race {
+			t.Skip("the -race pass boots only the Ganeti guest")
+		}
+		tftp := startTFTP(t, rt.router, map[string]string{
+			// What a ROM that is not iPXE gets; a script here so that
+			// picking it shows on the console.
+			"undionly.kpxe": "#!ipxe\necho NFDVM-IPXE stage=wrong got=BOOTFILE\nsleep 1\nreboot\n",
+			"boot.ipxe": "#!ipxe\necho NFDVM-IPXE stage=1 filename=${filename} next-server=${next-server} tftp-server=${66:string} ip=${ip}\n" +
+				"chain stage2.ipxe\n",
+			// This iPXE has no poweroff: QEMU runs with -no-reboot.
+			"stage2.ipxe": "#!ipxe\necho NFDVM-IPXE stage=2 chained\nsleep 1\nreboot\n",
+		})
+		nb := newRealGuest(t, "vm-netboot", "tap2", "52:54:00:14:00:03", "192.0.2.43", vmc2)
+		ifup, ifdown := libvirtScripts(t, nb, fmt.Sprintf(`ip="%s" subnet="%s" gateway="%s" subnet6="%s" gateway6="%s" `+
+			`next_server="%s" tftp_server="%s" bootfile="undionly.kpxe" bootfile_ipxe="boot.ipxe"`,
+			nb.IP, rtSubnet, rtGateway, rtSubnet6, rtGateway6, rtGateway, rtGateway))
+		nb.start(t, ifup, ifdown, libvirtEnv(t, nb), nil)
+		if text := bindingText(t, vmc2, nb.Tap); !strings.Contains(text, "\nBOOTFILE_IPXE=boot.ipxe\n") {
+			t.Errorf("the libvirt hook's binding has no BOOTFILE_IPXE=boot.ipxe:\n%s", text)
+		}
+		// SeaBIOS's last word once the ROM gave up.
+		line, _, err := nb.Guest.WaitAny([]string{"NFDVM-IPXE stage=", "No bootable device"}, 0, vmBootTimeout)
+		if err != nil || !strings.Contains(line.Text, "NFDVM-IPXE") {
+			t.Fatalf("the iPXE ROM ran no script from the TFTP server (the DHCP reply had no boot file?): %q %v", line.Text, err)
+		}
+		got := vm.ParseResult(line.Text)
+		wantFields(t, nb.Name, got, map[string]string{
+			"stage": "1", "filename": "boot.ipxe", "next-server": rtGateway, "tftp-server": rtGateway, "ip": nb.IP,
+		})
+		chained, _, err := nb.Guest.WaitLine("NFDVM-IPXE stage=2", 0, time.Minute)
+		if err != nil {
+			t.Fatalf("the iPXE script did not chain-load its second stage: %v", err)
+		}
+		t.Logf("real VM netboot timing (since QEMU started): BOOTFILE_IPXE script ran at %.2fs, chained script at %.2fs",
+			line.At.Seconds(), chained.At.Seconds())
+		for _, f := range []string{"boot.ipxe", "stage2.ipxe"} {
+			if !tftp.sent(f, nb.IP) {
+				t.Errorf("the TFTP server did not send %s to %s", f, nb.IP)
+			}
+		}
+		if tftp.sent("undionly.kpxe", nb.IP) {
+			t.Errorf("the iPXE ROM was given BOOTFILE instead of BOOTFILE_IPXE")
+		}
+		// The script reboots; with -no-reboot QEMU ends, and libvirt's
+		// stopped hook unbinds the NIC.
+		if err := nb.Guest.Wait(time.Minute); err != nil {
+			t.Fatalf("e2e: %v", err)
+		}
+		waitClean(t, vmc2, nb, clean2)
+	})
+
 	t.Run("live migration", func(t *testing.T) {
 		if race {
 			t.Skip("the -race pass boots only the Ganeti guest")
@@ -487,4 +539,65 @@ func readBinding(t *testing.T, host *routedHost, tap string) map[string]string {
 		t.Fatalf("e2e: binding %s: %v", tap, err)
 	}
 	return b.Values()
+}
+
+// bindingText waits up to 30 s for host's binding file for tap (the hook
+// writes it as QEMU starts) and returns its text.
+func bindingText(t *testing.T, host *routedHost, tap string) string {
+	t.Helper()
+	path := filepath.Join(host.Conf["general"]["datapath"], tap)
+	var text []byte
+	waitUntil(t, 30*time.Second, "binding "+path, func() bool {
+		var err error
+		text, err = os.ReadFile(path)
+		return err == nil
+	})
+	return string(text)
+}
+
+// A tftpServer is dnsmasq serving files over TFTP only (--port=0: no DNS,
+// and no DHCP without a range).
+type tftpServer struct {
+	log *netnstest.SyncBuffer
+}
+
+// startTFTP serves files (name → content) over TFTP from ns until the
+// test ends.
+func startTFTP(t *testing.T, ns *Netns, files map[string]string) *tftpServer {
+	t.Helper()
+	requirePrereqs(t, "dnsmasq")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "tftp")
+	mustMkdir(t, root)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &tftpServer{log: &netnstest.SyncBuffer{}}
+	cmd := ns.Command(ctx, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--enable-tftp",
+		"--tftp-root="+root, "--user=root", "--log-facility=-", "--pid-file="+filepath.Join(dir, "pid"))
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("e2e: start dnsmasq: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		t.Logf("dnsmasq (TFTP) log:\n%s", s.log.String())
+	})
+	waitUntil(t, 5*time.Second, "dnsmasq's TFTP server", func() bool { return strings.Contains(s.log.String(), "TFTP root is") })
+	return s
+}
+
+// sent reports whether the server logged sending file to client.
+func (s *tftpServer) sent(file, client string) bool {
+	for _, l := range strings.Split(s.log.String(), "\n") {
+		if strings.Contains(l, "sent ") && strings.Contains(l, "/"+file+" to "+client) {
+			return true
+		}
+	}
+	return false
 }

@@ -95,8 +95,9 @@ func Start(ctx context.Context, cfg Config) (*Guest, error) {
 		if _, err := os.Stat(IPXEROM); err != nil {
 			return nil, fmt.Errorf("vm: need the iPXE ROM %s (ipxe-qemu): %w", IPXEROM, ErrMissing)
 		}
+		// The NIC's default ROM: naming the same file as romfile= makes
+		// SeaBIOS leave it out of the boot order.
 		args = append(args, "-boot", "n")
-		nic += ",romfile=" + IPXEROM
 	} else {
 		if cfg.Image == nil {
 			return nil, errors.New("vm: no image and no netboot")
@@ -205,6 +206,11 @@ func (g *Guest) Lines() []Line {
 // WaitLine waits up to timeout for a console line containing substr,
 // looking at lines from index from on, and returns it with its index.
 func (g *Guest) WaitLine(substr string, from int, timeout time.Duration) (Line, int, error) {
+	return g.WaitAny([]string{substr}, from, timeout)
+}
+
+// WaitAny is WaitLine for the first line containing any of substrs.
+func (g *Guest) WaitAny(substrs []string, from int, timeout time.Duration) (Line, int, error) {
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() {
 		g.mu.Lock()
@@ -216,15 +222,17 @@ func (g *Guest) WaitLine(substr string, from int, timeout time.Duration) (Line, 
 	defer g.mu.Unlock()
 	for {
 		for i := from; i < len(g.lines); i++ {
-			if strings.Contains(g.lines[i].Text, substr) {
-				return g.lines[i], i, nil
+			for _, sub := range substrs {
+				if strings.Contains(g.lines[i].Text, sub) {
+					return g.lines[i], i, nil
+				}
 			}
 		}
 		if g.done {
-			return Line{}, 0, fmt.Errorf("vm: %s: no console line with %q: QEMU exited: %v", g.cfg.Name, substr, g.err)
+			return Line{}, 0, fmt.Errorf("vm: %s: no console line with %q: QEMU exited: %v", g.cfg.Name, substrs, g.err)
 		}
 		if time.Now().After(deadline) {
-			return Line{}, 0, fmt.Errorf("vm: %s: no console line with %q within %v", g.cfg.Name, substr, timeout)
+			return Line{}, 0, fmt.Errorf("vm: %s: no console line with %q within %v", g.cfg.Name, substrs, timeout)
 		}
 		g.cond.Wait()
 	}

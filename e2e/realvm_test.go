@@ -375,7 +375,7 @@ func TestRealVM(t *testing.T) {
 			"ip": ganeti.IP, "mask": "255.255.255.0", "router": rtGateway,
 			"dns": "192.0.2.53,192.0.2.54", "domain": "example.org", "hostname": ganeti.Name,
 			"lease": "604800", "mtu": "", "ifmtu": "1500",
-			"slaac": ganeti.EUI64, "dns6": "2001:db8:53::1",
+			"slaac": ganeti.EUI64, "dns6": "2001:db8:53::1", "search6": "example.org.",
 			"ping4": "ok", "ping6": "ok",
 		})
 		if !strings.HasPrefix(r["v6router"], "fe80::") {

@@ -71,6 +71,10 @@ func Build(cacheDir string, opts BuildOptions) (*Image, error) {
 			return nil, fmt.Errorf("vm: need command %s: %w", c, ErrMissing)
 		}
 	}
+	cacheDir, err := filepath.Abs(cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("vm: cache directory: %w", err)
+	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("vm: cache directory: %w", err)
 	}

@@ -3,6 +3,8 @@ package binding
 import (
 	"net"
 	"net/netip"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // A Binding is the validated content of one binding file: what the daemon
@@ -37,6 +39,11 @@ type Binding struct {
 	Table   string
 	Uplink  string
 	Uplink6 string
+
+	// Profile is what the VM is told beyond its address (DNS, search
+	// list, NTP, routes, lease times, IPv6 mode, netboot, raw options);
+	// keys the file does not give take the configuration's defaults.
+	Profile profile.Profile
 }
 
 // HasIPv4 reports whether the binding hands out an IPv4 address.

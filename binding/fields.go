@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // The keys of a binding file, in the order they are validated and written.
@@ -50,9 +52,22 @@ func knownKeyArray() [numKeys]string {
 	}
 }
 
-// keyIndex returns the position of key in knownKeys, or -1 for a key that
+// numAllKeys counts the understood keys and the profile's keys after them.
+const numAllKeys = numKeys + profile.NumKeys
+
+// allKeys lists knownKeys then the profile keys, in the order they are
+// validated and written.
+func allKeys() []string {
+	known, prof := knownKeyArray(), profile.Keys()
+	return append(known[:], prof[:]...)
+}
+
+// keyIndex returns the position of key in allKeys, or -1 for a key that
 // is not understood.
 func keyIndex(key string) int {
+	if i := profile.KeyIndex(key); i >= 0 {
+		return numKeys + i
+	}
 	switch key {
 	case keyIndev:
 		return 0
@@ -92,6 +107,10 @@ func keyIndex(key string) int {
 
 func isKnownKey(key string) bool { return keyIndex(key) >= 0 }
 
+// isProfileKey reports whether key belongs to the profile, where an empty
+// value means "unset, whatever the configuration's default".
+func isProfileKey(key string) bool { return profile.KeyIndex(key) >= 0 }
+
 // MTU bounds. IPv6 requires links of at least 1280 bytes (RFC 8200 §5), so a
 // binding with SUBNET6 may not announce less; 576 is the smallest datagram
 // every IPv4 host must accept (RFC 791), the floor for IPv4-only bindings.
@@ -121,6 +140,19 @@ func (f *fileValues) binding() (Binding, error) {
 		if reason := setField(&b, key, v.value); reason != "" {
 			return Binding{}, f.invalid(key, v, reason)
 		}
+	}
+
+	for _, key := range profile.Keys() {
+		v, ok := f.get(key)
+		if !ok {
+			continue
+		}
+		if reason := b.Profile.Set(key, v.value); reason != "" {
+			return Binding{}, f.invalid(key, v, reason)
+		}
+	}
+	if key, reason := b.Profile.Check(); reason != "" {
+		return Binding{}, f.invalid(key, f.must(key), reason)
 	}
 
 	if _, ok := f.get(keyMAC); !ok {

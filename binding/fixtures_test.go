@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 const fixturesDir = "../fixtures/bindings"
@@ -90,6 +91,15 @@ func TestFixtureDetails(t *testing.T) {
 			return b.Table == "rt_vms" && b.Uplink == "eth0" && b.Uplink6 == "eth1" && b.Indev == b.Name
 		}},
 		{"crlf", func(b binding.Binding) bool { return b.IP.String() == "192.0.2.10" }},
+		{"profile", func(b binding.Binding) bool {
+			p := &b.Profile
+			// DOMAIN= at the end unsets the domain, default included.
+			return p.Has(profile.KeyDomain) && p.Domain == "" && !p.Has("TAGS") &&
+				len(p.Routes) == 2 && p.Routes[1].Via.String() == "192.0.2.254" &&
+				len(p.Search.Names) == 3 && p.IPv6Mode == profile.ModeDHCPv6 &&
+				p.BootfileURL6.URL == "tftp://[2001:db8::5]/grubx64.efi" && len(p.BootfileURL6.Params) == 1 &&
+				p.IPv6Only == 1800*time.Second && len(p.DHCPOptions) == 2 && p.NextServer.String() == "192.0.2.5"
+		}},
 	}
 	for _, tt := range tests {
 		b, err := binding.ParseFile(filepath.Join(fixturesDir, "good", tt.file))

@@ -426,7 +426,7 @@ func equalBindings(a, b *Binding) bool {
 		a.IP == b.IP && a.Hostname == b.Hostname && a.Subnet == b.Subnet && a.Gateway == b.Gateway &&
 		a.Subnet6 == b.Subnet6 && a.Gateway6 == b.Gateway6 && a.EUI64 == b.EUI64 &&
 		a.Private == b.Private && a.MACSpoof == b.MACSpoof && a.MTU == b.MTU && a.Tags == b.Tags &&
-		a.Table == b.Table && a.Uplink == b.Uplink && a.Uplink6 == b.Uplink6
+		a.Table == b.Table && a.Uplink == b.Uplink && a.Uplink6 == b.Uplink6 && a.Profile.Equal(&b.Profile)
 }
 
 func joinReasons(a, b string) string {

@@ -162,7 +162,7 @@ type located struct {
 // checked for syntax and then dropped.
 type fileValues struct {
 	name   string
-	values [numKeys]located // by keyIndex; line 0 means unset
+	values [numAllKeys]located // by keyIndex; line 0 means unset
 }
 
 // get returns the value of the understood key, if the file set it.
@@ -183,7 +183,7 @@ func (f *fileValues) addLine(lineNo int, line string) error {
 	if !ok || i < 0 {
 		return nil
 	}
-	if value == "" {
+	if value == "" && !isProfileKey(key) {
 		// Empty means unset, and the last assignment wins, so an empty
 		// value also cancels an earlier one.
 		f.values[i] = located{}

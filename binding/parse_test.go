@@ -11,10 +11,15 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
-// equateNetip lets cmp compare the netip types, whose fields are unexported.
-var equateNetip = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
+// equateNetip lets cmp compare the netip types, whose fields are
+// unexported, and profiles by what they were given.
+var equateNetip = cmp.Options{
+	cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}),
+	cmp.Comparer(func(a, b profile.Profile) bool { return a.Equal(&b) }),
+}
 
 func mustMAC(t *testing.T, s string) net.HardwareAddr {
 	t.Helper()

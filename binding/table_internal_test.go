@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // staticLinks is a LinkSource with fixed links and no changes.
@@ -128,6 +130,8 @@ func TestEqualBindingsCoversEveryField(t *testing.T) {
 			f.Index(0).SetUint(f.Index(0).Uint() + 2)
 		default:
 			switch f.Interface().(type) {
+			case profile.Profile:
+				changed.Profile.Set(profile.KeyNTP, "192.0.2.123")
 			case interface{ IsValid() bool }:
 				if typ.Field(i).Type.Name() == "Prefix" {
 					f.Set(reflect.ValueOf(mustPrefix("2001:db8::/64")))

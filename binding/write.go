@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // Values returns the file content of b as key/value pairs, the inverse of
@@ -51,11 +53,16 @@ func (b *Binding) Values() map[string]string {
 	put(keyTable, b.Table)
 	put(keyUplink, b.Uplink)
 	put(keyUplink6, b.Uplink6)
+	for _, key := range profile.Keys() {
+		if raw, ok := b.Profile.Raw(key); ok {
+			v[key] = raw // empty too: it unsets the default
+		}
+	}
 	return v
 }
 
 // Format serializes values as binding file content: one KEY=VALUE line per
-// non-empty value, the understood keys first in a fixed order, then the
+// non-empty value (an empty profile key too: it unsets the default), the understood keys first in a fixed order, then the
 // others sorted, each value quoted so that both Parse and a POSIX shell read
 // it back unchanged. It fails on a key that is not a shell variable name and
 // on a value with a NUL, a line break or another control character other
@@ -78,7 +85,7 @@ func Format(values map[string]string) ([]byte, error) {
 		if strings.IndexFunc(value, isControlNotTab) >= 0 {
 			return nil, fmt.Errorf("binding: %s %q: %w (control character)", key, truncate(value), ErrInvalid)
 		}
-		if value == "" {
+		if value == "" && !isProfileKey(key) {
 			continue
 		}
 		buf.WriteString(key)
@@ -91,10 +98,10 @@ func Format(values map[string]string) ([]byte, error) {
 
 // keyRank orders the understood keys before all others.
 func keyRank(key string) int {
-	if i := slices.Index(knownKeys(), key); i >= 0 {
+	if i := keyIndex(key); i >= 0 {
 		return i
 	}
-	return len(knownKeys())
+	return numAllKeys
 }
 
 // shellQuote leaves a value made only of characters no shell treats

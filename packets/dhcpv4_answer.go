@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // Option codes of the replies (RFC 2132, RFC 3442, RFC 3046).
@@ -28,24 +30,61 @@ const (
 	dhcpv4OptClientID       = 61
 	dhcpv4OptRelayAgentInfo = 82
 	dhcpv4OptClasslessRoute = 121
+	dhcpv4OptNTPServers     = 42
+	dhcpv4OptTFTPServer     = 66
+	dhcpv4OptBootfile       = 67
+	dhcpv4OptUserClass      = 77
+	dhcpv4OptClientArch     = 93
+	dhcpv4OptIPv6Only       = 108
+	dhcpv4OptDomainSearch   = 119
+	dhcpv4OffSIAddr         = 20
+	dhcpv4OffFile           = 108
 	// dhcpv4BOOTPMinLen is the length the library pads every message to.
 	dhcpv4BOOTPMinLen = 300
-	// dhcpv4MaxOptions bounds the options of one reply.
-	dhcpv4MaxOptions = 16
+	// dhcpv4MaxOptions bounds the options of one reply: the daemon's own
+	// and a profile's raw options.
+	dhcpv4MaxOptions = 32 + profile.MaxOptions
 )
 
 // A dhcpv4ReplyPlan lists the options of one reply, in the order the
 // library writes them (ascending codes, relay agent information last), and
-// once written, how many bytes each took.
+// once written, how many bytes each took. A raw option of the lease is
+// planned with its index in Extra, the daemon's own with -1.
 type dhcpv4ReplyPlan struct {
 	codes [dhcpv4MaxOptions]byte
+	extra [dhcpv4MaxOptions]int8
 	lens  [dhcpv4MaxOptions]int
 	n     int
 }
 
-func (p *dhcpv4ReplyPlan) add(code byte) {
-	p.codes[p.n] = code
+// add plans the daemon's own option code, unless a raw option replaces it.
+func (p *dhcpv4ReplyPlan) add(code byte, l *DHCPv4Lease) {
+	for _, o := range l.Extra {
+		if o.Code == code {
+			return
+		}
+	}
+	p.insert(code, -1)
+}
+
+// insert puts code in its place in the library's order.
+func (p *dhcpv4ReplyPlan) insert(code byte, extra int8) {
+	i := p.n
+	for i > 0 && dhcpv4OptionBefore(code, p.codes[i-1]) {
+		p.codes[i], p.extra[i] = p.codes[i-1], p.extra[i-1]
+		i--
+	}
+	p.codes[i], p.extra[i] = code, extra
 	p.n++
+}
+
+// dhcpv4OptionBefore reports whether option a comes before option b:
+// ascending codes, relay agent information last (RFC 3046 §2.1).
+func dhcpv4OptionBefore(a, b byte) bool {
+	if a == dhcpv4OptRelayAgentInfo || b == dhcpv4OptRelayAgentInfo {
+		return b == dhcpv4OptRelayAgentInfo && a != b
+	}
+	return a < b
 }
 
 // drop removes the option with code, if planned, and returns its length in
@@ -55,6 +94,7 @@ func (p *dhcpv4ReplyPlan) drop(code byte) int {
 		if p.codes[i] == code {
 			n := p.lens[i]
 			copy(p.codes[i:p.n], p.codes[i+1:p.n])
+			copy(p.extra[i:p.n], p.extra[i+1:p.n])
 			copy(p.lens[i:p.n], p.lens[i+1:p.n])
 			p.n--
 			return n
@@ -101,6 +141,15 @@ func (r *DHCPv4Request) AppendReply(dst []byte, typ dhcpv4.MessageType, l *DHCPv
 	}
 	copy(m[dhcpv4OffGIAddr:], r.giaddr[:])
 	copy(m[dhcpv4OffCHAddr:], r.ClientHWAddr)
+	if typ != dhcpv4.MessageTypeNak {
+		if l.NextServer.Is4() {
+			siaddr := l.NextServer.As4()
+			copy(m[dhcpv4OffSIAddr:], siaddr[:])
+		}
+		if len(l.Bootfile) < dhcpv4FileLen {
+			copy(m[dhcpv4OffFile:], l.Bootfile)
+		}
+	}
 	copy(m[dhcpv4OffCookie:], dhcpv4Cookie[:])
 
 	// The options are written once; a reply too long for the client loses
@@ -111,7 +160,14 @@ func (r *DHCPv4Request) AppendReply(dst []byte, typ dhcpv4.MessageType, l *DHCPv
 	dst = r.appendOptions(dst, &plan, typ, l)
 	msgLen := len(dst) - start - v4FrameHeadersLen + 1 // and the end option
 	if maxLen := r.maxReplyLen(); msgLen > maxLen {
-		for _, code := range dhcpv4DroppableOptions {
+		for i, code := range dhcpv4DroppableOptions {
+			if i == dhcpv4RawDropAt {
+				for _, o := range l.Extra {
+					if msgLen > maxLen {
+						msgLen -= plan.drop(o.Code)
+					}
+				}
+			}
 			if msgLen <= maxLen {
 				break
 			}
@@ -157,62 +213,75 @@ var v4BroadcastMAC = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 // sets them.
 func (r *DHCPv4Request) planReply(p *dhcpv4ReplyPlan, typ dhcpv4.MessageType, l *DHCPv4Lease) {
 	if typ == dhcpv4.MessageTypeNak {
-		p.add(dhcpv4OptMessageType)
-		p.add(dhcpv4OptServerID)
-		p.add(dhcpv4OptMessage)
+		p.insert(dhcpv4OptMessageType, -1)
+		p.insert(dhcpv4OptServerID, -1)
+		p.insert(dhcpv4OptMessage, -1)
 		r.planCopied(p)
 		return
 	}
 	asked := r.askedOptions()
 	leased := r.Type != dhcpv4.MessageTypeInform
-	p.add(dhcpv4OptSubnetMask)
+	p.add(dhcpv4OptSubnetMask, l)
 	if l.Router.IsValid() && asked.has(dhcpv4.OptionRouter) {
-		p.add(dhcpv4OptRouter)
+		p.add(dhcpv4OptRouter, l)
 	}
 	if asked.has(dhcpv4.OptionDomainNameServer) && slices.ContainsFunc(l.Nameservers, netip.Addr.Is4) {
-		p.add(dhcpv4OptDNS)
+		p.add(dhcpv4OptDNS, l)
 	}
 	if l.Hostname != "" && asked.has(dhcpv4.OptionHostName) {
-		p.add(dhcpv4OptHostName)
+		p.add(dhcpv4OptHostName, l)
 	}
 	if l.Domain != "" && asked.has(dhcpv4.OptionDomainName) {
-		p.add(dhcpv4OptDomainName)
+		p.add(dhcpv4OptDomainName, l)
 	}
 	if l.MTU != 0 && asked.has(dhcpv4.OptionInterfaceMTU) {
-		p.add(dhcpv4OptMTU)
+		p.add(dhcpv4OptMTU, l)
 	}
 	if asked.has(dhcpv4.OptionBroadcastAddress) && l.Subnet.Bits() <= 30 {
-		p.add(dhcpv4OptBroadcast)
+		p.add(dhcpv4OptBroadcast, l)
+	}
+	if asked.has(dhcpv4.OptionNTPServers) && slices.ContainsFunc(l.NTP, netip.Addr.Is4) {
+		p.add(dhcpv4OptNTPServers, l)
 	}
 	if leased {
-		p.add(dhcpv4OptLeaseTime)
+		p.add(dhcpv4OptLeaseTime, l)
 	}
-	p.add(dhcpv4OptMessageType)
-	p.add(dhcpv4OptServerID)
+	p.insert(dhcpv4OptMessageType, -1)
+	p.insert(dhcpv4OptServerID, -1)
 	if leased && l.RenewalTime > 0 {
-		p.add(dhcpv4OptRenewalTime)
+		p.insert(dhcpv4OptRenewalTime, -1)
 	}
 	if leased && l.RebindingTime > 0 {
-		p.add(dhcpv4OptRebindingTime)
+		p.insert(dhcpv4OptRebindingTime, -1)
 	}
-	if r.clientID != nil {
-		p.add(dhcpv4OptClientID)
+	if l.TFTPServer != "" && asked.has(dhcpv4.OptionTFTPServerName) {
+		p.add(dhcpv4OptTFTPServer, l)
 	}
-	if l.Router.IsValid() && !l.Subnet.Masked().Contains(l.Router) && asked.has(dhcpv4.OptionClasslessStaticRoute) {
-		p.add(dhcpv4OptClasslessRoute)
+	if l.Bootfile != "" && asked.has(dhcpv4.OptionBootfileName) {
+		p.add(dhcpv4OptBootfile, l)
 	}
-	if r.relayAgentInfo != nil {
-		p.add(dhcpv4OptRelayAgentInfo)
+	if l.IPv6OnlyWait > 0 && r.paramRequestList != nil && asked.has(dhcpv4.OptionIPv6OnlyPreferred) {
+		p.add(dhcpv4OptIPv6Only, l)
 	}
+	if len(l.DomainSearch) > 0 && asked.has(dhcpv4.OptionDNSDomainSearchList) {
+		p.add(dhcpv4OptDomainSearch, l)
+	}
+	if (len(l.Routes) > 0 || l.Router.IsValid() && !l.Subnet.Masked().Contains(l.Router)) && asked.has(dhcpv4.OptionClasslessStaticRoute) {
+		p.add(dhcpv4OptClasslessRoute, l)
+	}
+	for i, o := range l.Extra {
+		p.insert(o.Code, int8(i))
+	}
+	r.planCopied(p)
 }
 
 // planCopied adds the options every reply copies from the request.
 func (r *DHCPv4Request) planCopied(p *dhcpv4ReplyPlan) {
 	if r.clientID != nil {
-		p.add(dhcpv4OptClientID)
+		p.insert(dhcpv4OptClientID, -1)
 	}
 	if r.relayAgentInfo != nil {
-		p.add(dhcpv4OptRelayAgentInfo)
+		p.insert(dhcpv4OptRelayAgentInfo, -1)
 	}
 }
 
@@ -233,7 +302,14 @@ func (r *DHCPv4Request) askedOptions() dhcpv4OptionSet {
 func (r *DHCPv4Request) appendOptions(b []byte, p *dhcpv4ReplyPlan, typ dhcpv4.MessageType, l *DHCPv4Lease) []byte {
 	for i := 0; i < p.n; i++ {
 		before := len(b)
-		b = r.appendOption(b, p.codes[i], typ, l)
+		if x := p.extra[i]; x >= 0 {
+			start := len(b)
+			b = append(b, p.codes[i], 0)
+			b = append(b, l.Extra[x].Data...)
+			b = dhcpv4SplitOption(b, start)
+		} else {
+			b = r.appendOption(b, p.codes[i], typ, l)
+		}
 		p.lens[i] = len(b) - before
 	}
 	return b
@@ -279,12 +355,37 @@ func (r *DHCPv4Request) appendOption(b []byte, code byte, typ dhcpv4.MessageType
 		b = append(b, r.clientID...)
 	case dhcpv4OptClasslessRoute:
 		// RFC 3442: a client that understands option 121 ignores option
-		// 3, so the routes repeat the default route: a host route to the
-		// router on the link, then the default route through it.
-		b = append(b, 32)
-		b = v4AppendAddr(b, l.Router)
-		b = append(b, 0, 0, 0, 0, 0)
-		b = v4AppendAddr(b, l.Router)
+		// 3, so the routes repeat the default route: a host route to an
+		// off-link router first, the profile's routes, then the default
+		// route through the router.
+		if l.Router.IsValid() && !l.Subnet.Masked().Contains(l.Router) {
+			b = append(b, 32)
+			b = v4AppendAddr(b, l.Router)
+			b = append(b, 0, 0, 0, 0)
+		}
+		hasDefault := false
+		for _, rt := range l.Routes {
+			hasDefault = hasDefault || rt.Dest.Bits() == 0
+			b = v4AppendRoute(b, rt.Dest, rt.Via)
+		}
+		if l.Router.IsValid() && !hasDefault {
+			b = append(b, 0)
+			b = v4AppendAddr(b, l.Router)
+		}
+	case dhcpv4OptNTPServers:
+		for _, a := range l.NTP {
+			if a.Is4() {
+				b = v4AppendAddr(b, a)
+			}
+		}
+	case dhcpv4OptTFTPServer:
+		b = append(b, l.TFTPServer...)
+	case dhcpv4OptBootfile:
+		b = append(b, l.Bootfile...)
+	case dhcpv4OptIPv6Only:
+		b = dhcpv4AppendSeconds(b, l.IPv6OnlyWait)
+	case dhcpv4OptDomainSearch:
+		b = append(b, l.DomainSearch...)
 	case dhcpv4OptRelayAgentInfo:
 		b = append(b, r.relayAgentInfo...)
 	}
@@ -322,6 +423,16 @@ func v4Mask(bits int) uint32 {
 		return 0
 	}
 	return ^uint32(0) << (32 - min(bits, 32))
+}
+
+// v4AppendRoute appends one route of option 121: the prefix length, the
+// significant octets of the destination, the router (RFC 3442).
+func v4AppendRoute(b []byte, dest netip.Prefix, via netip.Addr) []byte {
+	bits := dest.Bits()
+	d := dest.Addr().As4()
+	b = append(b, byte(bits))
+	b = append(b, d[:(bits+7)/8]...)
+	return v4AppendAddr(b, via)
 }
 
 func v4AppendAddr(b []byte, a netip.Addr) []byte {

@@ -7,12 +7,16 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // dhcpv4DiffLeases are the leases every request is answered from in the
@@ -39,7 +43,43 @@ func dhcpv4DiffLeases() map[string]*DHCPv4Lease {
 		Router:    netip.MustParseAddr("192.0.2.1"),
 		LeaseTime: 200 * 365 * 24 * time.Hour, // beyond the 32-bit "infinite"
 	}
-	return map[string]*DHCPv4Lease{"full": full, "many": &many, "long": &long, "on-link": onLink}
+	prof := dhcpv4ProfileLease()
+	crowded := *prof
+	crowded.Extra = nil
+	for i := range profile.MaxOptions {
+		code := byte(200 + i)
+		crowded.Extra = append(crowded.Extra, profile.Option{Code: code, Data: bytes.Repeat([]byte{code}, 40)})
+	}
+	private := *prof
+	private.Router = netip.Addr{}
+	return map[string]*DHCPv4Lease{"full": full, "many": &many, "long": &long, "on-link": onLink,
+		"profile": prof, "profile-crowded": &crowded, "profile-private": &private}
+}
+
+// dhcpv4ProfileLease is a lease that uses every option of a binding's
+// profile, raw options replacing two of the daemon's own among them.
+func dhcpv4ProfileLease() *DHCPv4Lease {
+	l := dhcpv4FuzzLease()
+	l.Subnet = netip.MustParsePrefix("192.0.2.0/24")
+	l.Router = netip.MustParseAddr("192.0.2.1")
+	l.NTP = []netip.Addr{netip.MustParseAddr("192.0.2.123"), netip.MustParseAddr("2001:db8::123")}
+	l.DomainSearch = profile.EncodeSearch([]string{"tenant.example", "eng.tenant.example", "example.org"})
+	l.Routes = []profile.Route{
+		{Dest: netip.MustParsePrefix("169.254.169.254/32"), Via: netip.MustParseAddr("192.0.2.1")},
+		{Dest: netip.MustParsePrefix("10.0.0.0/8"), Via: netip.MustParseAddr("192.0.2.254")},
+		{Dest: netip.MustParsePrefix("172.16.0.0/12"), Via: netip.MustParseAddr("0.0.0.0")},
+	}
+	l.NextServer = netip.MustParseAddr("192.0.2.5")
+	l.TFTPServer = "192.0.2.5"
+	l.Bootfile = "pxelinux.0"
+	l.IPv6OnlyWait = 1800 * time.Second
+	l.Extra = []profile.Option{
+		{Code: 252, Data: []byte("http://192.0.2.1/wpad.dat")},
+		{Code: 15, Data: []byte("raw.example")},
+		{Code: 23, Data: []byte{64}},
+		{Code: 26, Data: []byte{0x05, 0xdc}},
+	}
+	return l
 }
 
 // dhcpv4CheckSameAsLibrary fails unless ParseDHCPv4 accepts exactly what
@@ -62,6 +102,12 @@ func dhcpv4CheckSameAsLibrary(t *testing.T, packet []byte) {
 		return
 	}
 	want := dhcpv4RequestFromMessage(msg)
+	if uefi := slices.ContainsFunc(msg.ClientArch(), func(a iana.Arch) bool { return a == iana.EFI_X86_64 || a == iana.EFI_BC }); req.IsUEFI() != uefi {
+		t.Fatalf("IsUEFI = %v, library's ClientArch %v", req.IsUEFI(), msg.ClientArch())
+	}
+	if ipxe := slices.Contains(msg.UserClass(), "iPXE"); req.IsIPXE() != ipxe {
+		t.Fatalf("IsIPXE = %v, library's UserClass %q", req.IsIPXE(), msg.UserClass())
+	}
 	if diff := cmp.Diff(want, &req, cmp.AllowUnexported(DHCPv4Request{}), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
 		t.Fatalf("ParseDHCPv4 (-want +got):\n%s", diff)
 	}
@@ -155,6 +201,18 @@ func TestParseDHCPv4MatchesLibrary(t *testing.T) {
 			return m
 		},
 		"no end option": func(m []byte) []byte { return m[:len(m)-1] },
+		"asks for every profile option": func(m []byte) []byte {
+			return dhcpv4WithOptions(m, []byte{55, 12, 1, 3, 6, 12, 15, 26, 42, 66, 67, 108, 119, 121})
+		},
+		"asks for 108 only": func(m []byte) []byte { return dhcpv4WithOptions(m, []byte{55, 1, 108}) },
+		"PXE UEFI":          func(m []byte) []byte { return dhcpv4WithOptions(m, []byte{93, 2, 0, 7, 55, 3, 66, 67, 1}) },
+		"PXE BIOS":          func(m []byte) []byte { return dhcpv4WithOptions(m, []byte{93, 2, 0, 0}) },
+		"PXE odd arch":      func(m []byte) []byte { return dhcpv4WithOptions(m, []byte{93, 3, 0, 9, 0}) },
+		"iPXE raw":          func(m []byte) []byte { return dhcpv4WithOptions(m, []byte{77, 4, 'i', 'P', 'X', 'E'}) },
+		"iPXE RFC 3004": func(m []byte) []byte {
+			return dhcpv4WithOptions(m, []byte{77, 9, 3, 'f', 'o', 'o', 4, 'i', 'P', 'X', 'E'})
+		},
+		"user class bad": func(m []byte) []byte { return dhcpv4WithOptions(m, []byte{77, 3, 5, 'i', 'P'}) },
 	} {
 		seeds[name] = dhcpv4Wrap(edit(base.ToBytes()))
 	}
@@ -213,5 +271,59 @@ func FuzzParseDHCPv4Message(f *testing.F) {
 			t.Skip("longer than an Ethernet MTU")
 		}
 		dhcpv4CheckSameAsLibrary(t, dhcpv4Wrap(msg))
+	})
+}
+
+// FuzzDHCPv4ProfileMatchesLibrary fuzzes the profile's options together
+// with the request: the search list, routes, raw options, boot file and
+// IPv6-only wait of the lease are built from fuzzed binding values, and
+// the hand-written reply must stay byte for byte the library's.
+func FuzzDHCPv4ProfileMatchesLibrary(f *testing.F) {
+	seeds := dhcpv4DiffSeeds(f)
+	for _, b := range seeds {
+		f.Add(b[v4HeaderMinLen+v4UDPHeaderLen:], "tenant.example, eng.tenant.example, example.org",
+			"169.254.169.254/32 via 192.0.2.1, 10.0.0.0/8 via 192.0.2.254", "252:text:http://192.0.2.1/wpad.dat, 15:text:x, 23:u8:64",
+			"pxelinux.0", uint32(1800), byte(0))
+	}
+	f.Add(dhcpv4WithOptions(make([]byte, dhcpv4OffOptions), []byte{53, 1, 1, 55, 4, 108, 119, 121, 67, 93, 2, 0, 7, 77, 4, 'i', 'P', 'X', 'E'}),
+		"a.b, b, c.b", "0.0.0.0/0 via 192.0.2.9", "6:ips:192.0.2.1 192.0.2.2", "http://192.0.2.5/"+strings.Repeat("x", 140), uint32(300), byte(3))
+	f.Fuzz(func(t *testing.T, msg []byte, search, routes, opts, bootfile string, wait uint32, flags byte) {
+		if len(msg) > 1500 {
+			t.Skip("longer than an Ethernet MTU")
+		}
+		packet := dhcpv4Wrap(msg)
+		req, err := DecodeDHCPv4(packet)
+		if err != nil {
+			return
+		}
+		var p profile.Profile
+		for key, value := range map[string]string{
+			profile.KeySearch: search, profile.KeyRoutes: routes, profile.KeyDHCPOptions: opts, profile.KeyBootfile: bootfile,
+		} {
+			p.Set(key, value) // a refused value leaves the key unset
+		}
+		l := dhcpv4ProfileLease()
+		l.DomainSearch, l.Routes, l.Extra, l.Bootfile = p.Search.Wire, p.Routes, p.DHCPOptions, p.Bootfile
+		l.IPv6OnlyWait = time.Duration(wait) * time.Second
+		if flags&1 != 0 {
+			l.Router = netip.Addr{}
+		}
+		if flags&2 != 0 {
+			l.Subnet = netip.MustParsePrefix("192.0.2.10/32")
+		}
+		var parsed DHCPv4Request
+		if err := ParseDHCPv4(packet, &parsed); err != nil {
+			t.Fatalf("ParseDHCPv4 refuses what DecodeDHCPv4 accepts: %v", err)
+		}
+		for _, typ := range []dhcpv4.MessageType{dhcpv4.MessageTypeOffer, dhcpv4.MessageTypeAck} {
+			want, wantErr := appendDHCPv4ReplyLibrary(nil, req, typ, l)
+			got, gotErr := parsed.AppendReply(nil, typ, l)
+			if (wantErr == nil) != (gotErr == nil) {
+				t.Fatalf("%s: AppendReply error %v, library error %v", typ, gotErr, wantErr)
+			}
+			if wantErr == nil && !bytes.Equal(want, got) {
+				t.Fatalf("%s:\n got % x\nwant % x", typ, got, want)
+			}
+		}
 	})
 }

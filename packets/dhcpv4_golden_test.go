@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 
 	"github.com/nfdhcpd/nfdhcpd/packets"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden reply frames under fixtures/")
@@ -36,8 +38,10 @@ func TestDHCPv4Golden(t *testing.T) {
 		case dhcpv4.MessageTypeDiscover:
 			replies["offer"] = reply{dhcpv4.MessageTypeOffer, testLease()}
 			replies["offer-routed32"] = reply{dhcpv4.MessageTypeOffer, routedLease()}
+			replies["offer-profile"] = reply{dhcpv4.MessageTypeOffer, profileLease()}
 		case dhcpv4.MessageTypeRequest:
 			replies["ack"] = reply{dhcpv4.MessageTypeAck, testLease()}
+			replies["ack-profile"] = reply{dhcpv4.MessageTypeAck, profileLease()}
 			replies["nak"] = reply{dhcpv4.MessageTypeNak, testLease()}
 		case dhcpv4.MessageTypeInform:
 			replies["ack"] = reply{dhcpv4.MessageTypeAck, testLease()}
@@ -82,5 +86,33 @@ func routedLease() *packets.DHCPv4Lease {
 	l.Subnet = netip.MustParsePrefix("192.0.2.10/32")
 	l.Router = netip.MustParseAddr("198.51.100.1")
 	l.ServerIP = l.Router
+	return l
+}
+
+// profileLease is testLease with a binding that uses every profile key:
+// the maximal binding of the golden frames.
+func profileLease() *packets.DHCPv4Lease {
+	l := testLease()
+	var p profile.Profile
+	for key, value := range map[string]string{
+		profile.KeyNTP:         "192.0.2.123, 198.51.100.123",
+		profile.KeySearch:      "tenant.example, eng.tenant.example, example.org",
+		profile.KeyRoutes:      "169.254.169.254/32 via 192.0.2.1, 10.0.0.0/8 via 192.0.2.254",
+		profile.KeyDHCPOptions: "252:text:http://192.0.2.1/wpad.dat, 23:u8:64",
+	} {
+		if reason := p.Set(key, value); reason != "" {
+			panic(key + ": " + reason)
+		}
+	}
+	l.Hostname = "vm1.tenant.example"
+	l.Domain = "tenant.example"
+	l.NTP = p.NTP
+	l.DomainSearch = p.Search.Wire
+	l.Routes = p.Routes
+	l.NextServer = netip.MustParseAddr("192.0.2.5")
+	l.TFTPServer = "192.0.2.5"
+	l.Bootfile = "pxelinux.0"
+	l.IPv6OnlyWait = 1800 * time.Second
+	l.Extra = p.DHCPOptions
 	return l
 }

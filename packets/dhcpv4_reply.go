@@ -5,9 +5,13 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/rfc1035label"
+
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // A DHCPv4Lease holds everything a DHCPv4 reply says to the client. The
@@ -34,7 +38,6 @@ type DHCPv4Lease struct {
 	// Domain is the domain name (option 15), empty for none.
 	Domain string
 	// Hostname is the host name (option 12) sent verbatim, empty for none.
-	// Callers send the short name and put the rest in Domain.
 	Hostname string
 	// MTU is the interface MTU (option 26); 0 means not sent.
 	MTU int
@@ -42,6 +45,30 @@ type DHCPv4Lease struct {
 	// and 59; zero T1 or T2 are not sent. Durations are sent in whole
 	// seconds, capped at the protocol's "infinite" 0xffffffff.
 	LeaseTime, RenewalTime, RebindingTime time.Duration
+
+	// NTP are the NTP servers (option 42); non-IPv4 entries are skipped.
+	NTP []netip.Addr
+	// DomainSearch is the domain search list (option 119) encoded, as
+	// profile.EncodeSearch does; empty for none.
+	DomainSearch []byte
+	// Routes are classless static routes (option 121). When there are
+	// some, the default route through Router follows them (RFC 3442 makes
+	// clients ignore option 3 when option 121 is present), unless Router is
+	// invalid or Routes holds a default route of its own.
+	Routes []profile.Route
+	// NextServer is siaddr, the server of the next boot stage; invalid for
+	// none.
+	NextServer netip.Addr
+	// TFTPServer is option 66 and Bootfile option 67, empty for none. The
+	// boot file also goes into the BOOTP file field when it fits there.
+	TFTPServer, Bootfile string
+	// IPv6OnlyWait is option 108 (RFC 8925), sent only to clients whose
+	// parameter request list names it; 0 for none.
+	IPv6OnlyWait time.Duration
+	// Extra are raw options sent as given, whether asked for or not. One
+	// replaces the option of the same code the lease would otherwise
+	// carry. Codes profile.OwnedOption refuses must not appear.
+	Extra []profile.Option
 }
 
 // dhcpv4NAKMessage is the text of option 56 in a NAK, for the client's log.
@@ -65,12 +92,36 @@ var dhcpv4DroppableOptions = [...]dhcpv4.OptionCode{
 	dhcpv4.OptionHostName,
 	dhcpv4.OptionDomainName,
 	dhcpv4.OptionBroadcastAddress,
+	dhcpv4.OptionDNSDomainSearchList,
+	dhcpv4.OptionNTPServers,
+	// Then the raw options in their order (dhcpv4DropOrder), then:
 	dhcpv4.OptionRebindingTimeValue,
 	dhcpv4.OptionRenewTimeValue,
 	dhcpv4.OptionInterfaceMTU,
 	dhcpv4.OptionDomainNameServer,
 	dhcpv4.OptionClasslessStaticRoute,
 	dhcpv4.OptionRouter,
+}
+
+// dhcpv4RawDropAt is the position in dhcpv4DroppableOptions before which a
+// lease's raw options are dropped.
+const dhcpv4RawDropAt = 5
+
+// dhcpv4DropOrder calls drop with the code of each option a reply of l
+// may lose, least important first, until drop returns false.
+func dhcpv4DropOrder(l *DHCPv4Lease, drop func(code byte) bool) {
+	for i, code := range dhcpv4DroppableOptions {
+		if i == dhcpv4RawDropAt {
+			for _, o := range l.Extra {
+				if !drop(o.Code) {
+					return
+				}
+			}
+		}
+		if !drop(code.Code()) {
+			return
+		}
+	}
 }
 
 // BuildDHCPv4Reply returns the Ethernet frame answering req with a message
@@ -113,7 +164,7 @@ func appendDHCPv4ReplyLibrary(dst []byte, req *dhcpv4.DHCPv4, typ dhcpv4.Message
 	if err != nil {
 		return dst, err
 	}
-	payload, err := dhcpv4FitMessage(msg, dhcpv4MaxReplyLen(req))
+	payload, err := dhcpv4FitMessage(msg, l, dhcpv4MaxReplyLen(req))
 	if err != nil {
 		return dst, err
 	}
@@ -171,6 +222,27 @@ func (l *DHCPv4Lease) check(typ dhcpv4.MessageType) error {
 	}
 	if l.MTU != 0 && (l.MTU < 68 || l.MTU > math.MaxUint16) {
 		return fmt.Errorf("packets: DHCPv4 MTU %d is outside 68..65535: %w", l.MTU, errInvalidParams)
+	}
+	if l.NextServer.IsValid() && !l.NextServer.Is4() {
+		return fmt.Errorf("packets: DHCPv4 next server %s is not IPv4: %w", l.NextServer, errInvalidParams)
+	}
+	for _, r := range l.Routes {
+		if !r.Dest.Addr().Is4() || !r.Via.Is4() {
+			return fmt.Errorf("packets: DHCPv4 route %s via %s is not IPv4: %w", r.Dest, r.Via, errInvalidParams)
+		}
+	}
+	if len(l.Extra) > profile.MaxOptions {
+		return fmt.Errorf("packets: %d raw DHCPv4 options, more than %d: %w", len(l.Extra), profile.MaxOptions, errInvalidParams)
+	}
+	for i, o := range l.Extra {
+		if profile.OwnedOption(o.Code) {
+			return fmt.Errorf("packets: raw DHCPv4 option %d is the daemon's own: %w", o.Code, errInvalidParams)
+		}
+		for _, prev := range l.Extra[:i] {
+			if prev.Code == o.Code {
+				return fmt.Errorf("packets: raw DHCPv4 option %d given twice: %w", o.Code, errInvalidParams)
+			}
+		}
 	}
 	return nil
 }
@@ -246,7 +318,77 @@ func newDHCPv4ReplyMessage(req *dhcpv4.DHCPv4, typ dhcpv4.MessageType, l *DHCPv4
 	if l.MTU != 0 && asked.has(dhcpv4.OptionInterfaceMTU) {
 		msg.UpdateOption(dhcpv4.OptGeneric(dhcpv4.OptionInterfaceMTU, []byte{byte(l.MTU >> 8), byte(l.MTU)}))
 	}
+	if asked.has(dhcpv4.OptionNTPServers) {
+		var ntp []net.IP
+		for _, a := range l.NTP {
+			if a.Is4() {
+				ntp = append(ntp, net.IP(a.AsSlice()))
+			}
+		}
+		if len(ntp) > 0 {
+			msg.UpdateOption(dhcpv4.OptNTPServers(ntp...))
+		}
+	}
+	if len(l.DomainSearch) > 0 && asked.has(dhcpv4.OptionDNSDomainSearchList) {
+		// The library writes labels without compression; given the bytes
+		// it parsed, it writes those back.
+		labels, err := rfc1035label.FromBytes(l.DomainSearch)
+		if err != nil {
+			return nil, fmt.Errorf("packets: DHCPv4 domain search list % x: %w", l.DomainSearch, errInvalidParams)
+		}
+		msg.UpdateOption(dhcpv4.OptDomainSearch(labels))
+	}
+	if len(l.Routes) > 0 && asked.has(dhcpv4.OptionClasslessStaticRoute) {
+		var routes []*dhcpv4.Route
+		if l.Router.IsValid() && !l.Subnet.Masked().Contains(l.Router) {
+			routes = append(routes, &dhcpv4.Route{Dest: &net.IPNet{IP: net.IP(l.Router.AsSlice()), Mask: net.CIDRMask(32, 32)}, Router: net.IPv4zero})
+		}
+		hasDefault := false
+		for _, r := range l.Routes {
+			hasDefault = hasDefault || r.Dest.Bits() == 0
+			routes = append(routes, &dhcpv4.Route{
+				Dest:   &net.IPNet{IP: net.IP(r.Dest.Addr().AsSlice()), Mask: net.CIDRMask(r.Dest.Bits(), 32)},
+				Router: net.IP(r.Via.AsSlice()),
+			})
+		}
+		if l.Router.IsValid() && !hasDefault {
+			routes = append(routes, &dhcpv4.Route{Dest: &net.IPNet{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}, Router: net.IP(l.Router.AsSlice())})
+		}
+		msg.UpdateOption(dhcpv4.OptClasslessStaticRoute(routes...))
+	}
+	if l.NextServer.Is4() {
+		msg.ServerIPAddr = net.IP(l.NextServer.AsSlice())
+	}
+	if l.TFTPServer != "" && asked.has(dhcpv4.OptionTFTPServerName) {
+		msg.UpdateOption(dhcpv4.OptTFTPServerName(l.TFTPServer))
+	}
+	if l.Bootfile != "" {
+		if len(l.Bootfile) < dhcpv4FileLen {
+			msg.BootFileName = l.Bootfile
+		}
+		if asked.has(dhcpv4.OptionBootfileName) {
+			msg.UpdateOption(dhcpv4.OptBootFileName(l.Bootfile))
+		}
+	}
+	if l.IPv6OnlyWait > 0 && dhcpv4ExplicitlyRequested(req, dhcpv4.OptionIPv6OnlyPreferred) {
+		msg.UpdateOption(dhcpv4.OptIPv6OnlyPreferred(dhcpv4Seconds(l.IPv6OnlyWait)))
+	}
+	for _, o := range l.Extra {
+		msg.UpdateOption(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(o.Code), o.Data))
+	}
 	return msg, nil
+}
+
+// dhcpv4FileLen is the size of the BOOTP file field; the name must leave
+// room for its terminating NUL.
+const dhcpv4FileLen = 128
+
+// dhcpv4ExplicitlyRequested reports whether the client's parameter request
+// list names code: for options a server must not send unasked even to a
+// client that sent no list (RFC 8925 §3.3).
+func dhcpv4ExplicitlyRequested(req *dhcpv4.DHCPv4, code dhcpv4.OptionCode) bool {
+	prl := req.Options.Get(dhcpv4.OptionParameterRequestList)
+	return prl != nil && slices.Contains(prl, code.Code())
 }
 
 // dhcpv4MaxReplyLen returns the longest DHCP message (UDP payload) the
@@ -262,17 +404,18 @@ func dhcpv4MaxReplyLen(req *dhcpv4.DHCPv4) int {
 
 // dhcpv4FitMessage serialises msg, dropping its least important options
 // until it fits maxLen bytes.
-func dhcpv4FitMessage(msg *dhcpv4.DHCPv4, maxLen int) ([]byte, error) {
+func dhcpv4FitMessage(msg *dhcpv4.DHCPv4, l *DHCPv4Lease, maxLen int) ([]byte, error) {
 	b := msg.ToBytes()
-	for _, code := range dhcpv4DroppableOptions {
+	dhcpv4DropOrder(l, func(code byte) bool {
 		if len(b) <= maxLen {
-			return b, nil
+			return false
 		}
-		if msg.Options.Has(code) {
-			msg.Options.Del(code)
+		if c := dhcpv4.GenericOptionCode(code); msg.Options.Has(c) {
+			msg.Options.Del(c)
 			b = msg.ToBytes()
 		}
-	}
+		return true
+	})
 	if len(b) > maxLen {
 		return nil, fmt.Errorf("packets: DHCPv4 reply of %d bytes exceeds the client's limit of %d: %w", len(b), maxLen, errInvalidParams)
 	}

@@ -60,6 +60,51 @@ type DHCPv4Request struct {
 	// its instances (RFC 3396), nil when absent or empty as for the
 	// library's Options.Get.
 	paramRequestList, clientID, relayAgentInfo []byte
+	clientArch, userClass                      []byte
+}
+
+// IsUEFI reports whether the client's architecture types (option 93, RFC
+// 4578) name EFI x86-64 firmware: type 7 or 9 (RFC 5970's registry). A
+// malformed option names nothing, as for the library's ClientArch.
+func (r *DHCPv4Request) IsUEFI() bool {
+	a := r.clientArch
+	if len(a) == 0 || len(a)%2 != 0 {
+		return false
+	}
+	for ; len(a) > 0; a = a[2:] {
+		if t := binary.BigEndian.Uint16(a); t == uint16(iana.EFI_X86_64) || t == uint16(iana.EFI_BC) {
+			return true
+		}
+	}
+	return false
+}
+
+// ipxeUserClass is the user class iPXE sends (option 77).
+const ipxeUserClass = "iPXE"
+
+// IsIPXE reports whether the client is iPXE: its user class (option 77) is
+// "iPXE", either as the raw text iPXE sends or as one of the RFC 3004
+// length-prefixed classes. It reads the option as the library's UserClass
+// does: as RFC 3004 classes when they parse, else as one raw text.
+func (r *DHCPv4Request) IsIPXE() bool {
+	uc := r.userClass
+	if len(uc) == 0 {
+		return false
+	}
+	found, wellFormed := false, true
+	for rest := uc; len(rest) > 0; {
+		n := int(rest[0])
+		if n == 0 || 1+n > len(rest) {
+			wellFormed = false
+			break
+		}
+		found = found || string(rest[1:1+n]) == ipxeUserClass
+		rest = rest[1+n:]
+	}
+	if wellFormed {
+		return found
+	}
+	return string(uc) == ipxeUserClass
 }
 
 // IsBroadcast reports whether the client set the broadcast flag.
@@ -89,6 +134,7 @@ func ParseDHCPv4(ipPacket []byte, req *DHCPv4Request) error {
 	}
 	msgType, requested, maxSize := opts.messageType, opts.requestedIP, opts.maxMessageSize
 	req.paramRequestList, req.clientID, req.relayAgentInfo = opts.paramRequestList, opts.clientID, opts.relayAgentInfo
+	req.clientArch, req.userClass = opts.clientArch, opts.userClass
 	req.op = msg[dhcpv4OffOp]
 	if req.op != uint8(dhcpv4.OpcodeBootRequest) {
 		return fmt.Errorf("packets: DHCPv4 op %d is not BOOTREQUEST: %w", req.op, errMalformed)
@@ -121,6 +167,7 @@ func ParseDHCPv4(ipPacket []byte, req *DHCPv4Request) error {
 type dhcpv4Options struct {
 	messageType, requestedIP, maxMessageSize   []byte
 	paramRequestList, clientID, relayAgentInfo []byte
+	clientArch, userClass                      []byte
 }
 
 // walk reads every option before the end option, skipping pads, and fails
@@ -169,6 +216,10 @@ func (o *dhcpv4Options) add(code byte, data []byte) {
 		v = &o.clientID
 	case dhcpv4OptRelayAgentInfo:
 		v = &o.relayAgentInfo
+	case dhcpv4OptClientArch:
+		v = &o.clientArch
+	case dhcpv4OptUserClass:
+		v = &o.userClass
 	default:
 		return
 	}
@@ -203,6 +254,8 @@ func dhcpv4RequestFromMessage(m *dhcpv4.DHCPv4) *DHCPv4Request {
 		paramRequestList: m.Options.Get(dhcpv4.OptionParameterRequestList),
 		clientID:         m.Options.Get(dhcpv4.OptionClientIdentifier),
 		relayAgentInfo:   m.Options.Get(dhcpv4.OptionRelayAgentInformation),
+		clientArch:       m.Options.Get(dhcpv4.OptionClientSystemArchitectureType),
+		userClass:        m.Options.Get(dhcpv4.OptionUserClassInformation),
 	}
 	if ip, ok := netip.AddrFromSlice(m.RequestedIPAddress().To4()); ok {
 		req.RequestedIP = ip

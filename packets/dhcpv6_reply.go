@@ -53,6 +53,13 @@ type DHCPv6Params struct {
 	// DNS and Domains become options 23 and 24 when not empty.
 	DNS     []netip.Addr
 	Domains []string
+	// NTP becomes option 56 with one server address suboption each (RFC
+	// 5908) when not empty.
+	NTP []netip.Addr
+	// BootURL and BootParams are options 59 and 60 (RFC 5970), sent to a
+	// client whose option request names them.
+	BootURL    string
+	BootParams []string
 }
 
 // BuildDHCPv6Reply returns the Ethernet frame answering req: an Advertise
@@ -96,13 +103,13 @@ func dhcpv6NewReply(msg *dhcpv6.Message, p *DHCPv6Params) (*dhcpv6.Message, erro
 			reply.AddOption(dhcpv6.OptPreference(dhcpv6Preference))
 		}
 		dhcpv6AddIANAs(reply, msg, p, false)
-		dhcpv6AddConfig(reply, p)
+		dhcpv6AddConfig(reply, msg, p)
 	case dhcpv6.MessageTypeRequest:
 		dhcpv6AddIANAs(reply, msg, p, false)
-		dhcpv6AddConfig(reply, p)
+		dhcpv6AddConfig(reply, msg, p)
 	case dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind:
 		dhcpv6AddIANAs(reply, msg, p, true)
-		dhcpv6AddConfig(reply, p)
+		dhcpv6AddConfig(reply, msg, p)
 	case dhcpv6.MessageTypeConfirm:
 		status, err := dhcpv6ConfirmStatus(msg, p.OnLink)
 		if err != nil {
@@ -114,7 +121,7 @@ func dhcpv6NewReply(msg *dhcpv6.Message, p *DHCPv6Params) (*dhcpv6.Message, erro
 		// stays the VM's as long as its binding file exists.
 		reply.AddOption(&dhcpv6.OptStatusCode{StatusCode: iana.StatusSuccess, StatusMessage: iana.StatusSuccess.String()})
 	case dhcpv6.MessageTypeInformationRequest:
-		dhcpv6AddConfig(reply, p)
+		dhcpv6AddConfig(reply, msg, p)
 	default:
 		return nil, fmt.Errorf("not a client message: %w", errUnsupported)
 	}
@@ -178,8 +185,9 @@ func dhcpv6AddIANAs(reply, msg *dhcpv6.Message, p *DHCPv6Params, dropOthers bool
 	}
 }
 
-// dhcpv6AddConfig adds the DNS servers and the domain search list.
-func dhcpv6AddConfig(reply *dhcpv6.Message, p *DHCPv6Params) {
+// dhcpv6AddConfig adds the DNS servers, the domain search list, the NTP
+// servers and, when asked for, the boot file URL and its parameters.
+func dhcpv6AddConfig(reply, msg *dhcpv6.Message, p *DHCPv6Params) {
 	if len(p.DNS) > 0 {
 		ips := make([]net.IP, len(p.DNS))
 		for i, a := range p.DNS {
@@ -189,6 +197,20 @@ func dhcpv6AddConfig(reply *dhcpv6.Message, p *DHCPv6Params) {
 	}
 	if len(p.Domains) > 0 {
 		dhcpv6.WithDomainSearchList(p.Domains...)(reply)
+	}
+	if len(p.NTP) > 0 {
+		ntp := &dhcpv6.OptNTPServer{}
+		for _, a := range p.NTP {
+			addr := dhcpv6.NTPSuboptionSrvAddr(a.AsSlice())
+			ntp.Suboptions.Add(&addr)
+		}
+		reply.AddOption(ntp)
+	}
+	if p.BootURL != "" && msg.IsOptionRequested(dhcpv6.OptionBootfileURL) {
+		reply.AddOption(dhcpv6.OptBootFileURL(p.BootURL))
+		if len(p.BootParams) > 0 && msg.IsOptionRequested(dhcpv6.OptionBootfileParam) {
+			reply.AddOption(dhcpv6.OptBootFileParam(p.BootParams...))
+		}
 	}
 }
 

@@ -47,6 +47,23 @@ type RAParams struct {
 
 	// MTU is sent in an MTU option when not 0.
 	MTU int
+
+	// Preference is the default router preference (RFC 4191 §2.2).
+	Preference ndp.Preference
+	// Routes become route information options (RFC 4191 §2.3).
+	Routes []RouteInfo
+	// PREF64 is the NAT64 prefix (RFC 8781) announced with PREF64Lifetime
+	// when valid.
+	PREF64         netip.Prefix
+	PREF64Lifetime time.Duration
+}
+
+// A RouteInfo is one route information option: a prefix the router
+// reaches, with its preference and lifetime.
+type RouteInfo struct {
+	Prefix     netip.Prefix
+	Preference ndp.Preference
+	Lifetime   time.Duration
 }
 
 // BuildRA returns the Ethernet frame of the Router Advertisement p describes.
@@ -68,11 +85,12 @@ func BuildRA(p RAParams) ([]byte, error) {
 		return nil, fmt.Errorf("packets: router advertisement MTU %d out of range: %w", p.MTU, errInvalidParams)
 	}
 	ra := &ndp.RouterAdvertisement{
-		CurrentHopLimit:      ndAdvertisedHopLimit,
-		ManagedConfiguration: p.Managed,
-		OtherConfiguration:   p.Other,
-		RouterLifetime:       p.RouterLifetime.Truncate(time.Second),
-		Options:              make([]ndp.Option, 0, 5),
+		CurrentHopLimit:           ndAdvertisedHopLimit,
+		ManagedConfiguration:      p.Managed,
+		OtherConfiguration:        p.Other,
+		RouterSelectionPreference: p.Preference,
+		RouterLifetime:            p.RouterLifetime.Truncate(time.Second),
+		Options:                   make([]ndp.Option, 0, 6+len(p.Routes)),
 	}
 	ra.Options = append(ra.Options, &ndp.LinkLayerAddress{Direction: ndp.Source, Addr: p.RouterMAC})
 	if p.MTU != 0 {
@@ -94,6 +112,21 @@ func BuildRA(p RAParams) ([]byte, error) {
 	}
 	if len(p.Domains) > 0 {
 		ra.Options = append(ra.Options, &ndp.DNSSearchList{Lifetime: p.DNSLifetime.Truncate(time.Second), DomainNames: p.Domains})
+	}
+	for _, r := range p.Routes {
+		pfx := r.Prefix.Masked()
+		if !pfx.Addr().Is6() || pfx.Addr().Is4In6() {
+			return nil, fmt.Errorf("packets: router advertisement of non-IPv6 route %s: %w", r.Prefix, errInvalidParams)
+		}
+		ra.Options = append(ra.Options, &ndp.RouteInformation{
+			PrefixLength:  uint8(pfx.Bits()),
+			Preference:    r.Preference,
+			RouteLifetime: r.Lifetime.Truncate(time.Second),
+			Prefix:        pfx.Addr(),
+		})
+	}
+	if p.PREF64.IsValid() {
+		ra.Options = append(ra.Options, &ndp.PREF64{Lifetime: p.PREF64Lifetime.Truncate(time.Second), Prefix: p.PREF64.Masked()})
 	}
 	body, err := ndp.MarshalMessageChecksum(ra, src, dst)
 	if err != nil {

@@ -21,9 +21,19 @@ func (s *allocsSender) Send(int, []byte) error {
 	return nil
 }
 
+// everyProfileOption asks for every option a binding's profile can set.
+var everyProfileOption = []dhcpv4.OptionCode{
+	dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionHostName,
+	dhcpv4.OptionDomainName, dhcpv4.OptionInterfaceMTU, dhcpv4.OptionBroadcastAddress, dhcpv4.OptionNTPServers,
+	dhcpv4.OptionTFTPServerName, dhcpv4.OptionBootfileName, dhcpv4.OptionIPv6OnlyPreferred,
+	dhcpv4.OptionDNSDomainSearchList, dhcpv4.OptionClasslessStaticRoute,
+}
+
 // TestHandlerAllocations holds the answered paths that run for every VM
 // at boot to zero allocations per packet once the handler is warm (issue
-// 6), debug logging off: DISCOVER, REQUEST and Neighbor Solicitation.
+// 6), debug logging off: DISCOVER, REQUEST and Neighbor Solicitation,
+// and DISCOVER and REQUEST for a binding whose profile uses every key
+// (issue 12).
 func TestHandlerAllocations(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -44,6 +54,23 @@ func TestHandlerAllocations(t *testing.T) {
 					dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(192, 0, 2, 10))),
 					dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer,
 						dhcpv4.OptionHostName, dhcpv4.OptionInterfaceMTU, dhcpv4.OptionBroadcastAddress))
+			},
+		},
+		{
+			name: "DISCOVER maximal binding", kind: responder.KindDHCPv4, active: dhcpv4ProfileBinding(t), opts: dhcpv4ProfileOptions(t), hwAddr: dhcpv4VMMAC,
+			payload: func(t *testing.T) []byte {
+				return dhcpv4Request(t, dhcpv4.MessageTypeDiscover,
+					dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.OptionClientSystemArchitectureType, []byte{0, 7})),
+					dhcpv4.WithRequestedOptions(everyProfileOption...))
+			},
+		},
+		{
+			name: "REQUEST maximal binding", kind: responder.KindDHCPv4, active: dhcpv4ProfileBinding(t), opts: dhcpv4ProfileOptions(t), hwAddr: dhcpv4VMMAC,
+			payload: func(t *testing.T) []byte {
+				return dhcpv4Request(t, dhcpv4.MessageTypeRequest,
+					dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IPv4(192, 0, 2, 10))),
+					dhcpv4.WithOption(dhcpv4.OptUserClass("iPXE")),
+					dhcpv4.WithRequestedOptions(everyProfileOption...))
 			},
 		},
 		{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/packets"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // dhcpv4DefaultLeaseTime is the original daemon's lease_lifetime, used when
@@ -73,7 +74,7 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 	}
 
 	lease := &sc.dhcpv4Lease
-	if !r.dhcpv4Lease(a, o, lease) {
+	if !r.dhcpv4Lease(a, o, req, lease) {
 		return OutcomeError
 	}
 	frame, err := req.AppendReply(sc.frame[:0], reply, lease)
@@ -110,22 +111,34 @@ func dhcpv4Requested(req *packets.DHCPv4Request) netip.Addr {
 	return netip.Addr{}
 }
 
-// dhcpv4Lease gathers what the reply says from the binding and the options.
-// It fills l, and logs and reports false when no server identifier can be
-// chosen.
-func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options, l *packets.DHCPv4Lease) bool {
+// dhcpv4Lease gathers what the reply to req says from the binding, its
+// profile and the options. It fills l, and logs and reports false when no
+// server identifier can be chosen.
+func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options, req *packets.DHCPv4Request, l *packets.DHCPv4Lease) bool {
 	serverID := dhcpv4ServerID(a, o)
 	if !serverID.IsValid() {
 		r.log.Warn("no DHCPv4 server identifier: set server_ip, or GATEWAY or SUBNET in the binding", "TAP", a.Name)
 		return false
 	}
+	p := a.Profile.Over(&o.Profile)
 	*l = packets.DHCPv4Lease{
-		ServerMAC:   a.IndevMAC,
-		ServerIP:    serverID,
-		ClientIP:    a.IP,
-		Subnet:      a.Subnet,
-		Nameservers: o.Nameservers,
-		LeaseTime:   o.LeaseTime,
+		ServerMAC:    a.IndevMAC,
+		ServerIP:     serverID,
+		ClientIP:     a.IP,
+		Subnet:       a.Subnet,
+		Nameservers:  o.Nameservers,
+		LeaseTime:    o.LeaseTime,
+		NTP:          p.NTP,
+		DomainSearch: p.Search.Wire,
+		Routes:       p.Routes,
+		NextServer:   p.NextServer,
+		TFTPServer:   p.TFTPServer,
+		Bootfile:     dhcpv4Bootfile(&p, req),
+		IPv6OnlyWait: p.IPv6Only,
+		Extra:        p.DHCPOptions,
+	}
+	if p.Has(profile.KeyNameservers) {
+		l.Nameservers = p.Nameservers
 	}
 	if !l.Subnet.IsValid() {
 		// Without SUBNET the VM still needs a mask: a host route is all
@@ -138,13 +151,20 @@ func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options, l *packets.DHCPv4
 	if 68 <= a.MTU && a.MTU <= 65535 {
 		l.MTU = a.MTU
 	}
-	// The host name option carries the short name; the rest of HOSTNAME is
-	// the domain when the configuration names none, as the original did.
-	host, domain, _ := strings.Cut(strings.TrimSuffix(a.Hostname, "."), ".")
-	l.Hostname = host
-	l.Domain = o.Domain
-	if l.Domain == "" {
-		l.Domain = domain
+	// The host name option carries HOSTNAME as written, as the original
+	// did. Its domain part is the domain name when neither the profile
+	// nor the configuration names one.
+	l.Hostname = a.Hostname
+	switch {
+	case p.Has(profile.KeyDomain):
+		l.Domain = p.Domain
+	case o.Domain != "":
+		l.Domain = o.Domain
+	default:
+		_, l.Domain, _ = strings.Cut(strings.TrimSuffix(a.Hostname, "."), ".")
+	}
+	if p.LeaseTime > 0 {
+		l.LeaseTime = p.LeaseTime
 	}
 	if l.LeaseTime <= 0 {
 		l.LeaseTime = dhcpv4DefaultLeaseTime
@@ -153,10 +173,27 @@ func (r *Responder) dhcpv4Lease(a *binding.Active, o *Options, l *packets.DHCPv4
 	// that would not come before it falls back to the RFC's half lease.
 	l.RebindingTime = l.LeaseTime / 8 * 7
 	l.RenewalTime = o.RenewalTime
+	if p.RenewalTime > 0 {
+		l.RenewalTime = p.RenewalTime
+	}
 	if l.RenewalTime <= 0 || l.RenewalTime >= l.RebindingTime {
 		l.RenewalTime = l.LeaseTime / 2
 	}
 	return true
+}
+
+// dhcpv4Bootfile chooses the boot file for the client: BOOTFILE_IPXE for
+// iPXE, so that it chain-loads its script instead of itself again;
+// BOOTFILE_EFI for UEFI x86-64 firmware; BOOTFILE otherwise, and also when
+// the specific one is not set.
+func dhcpv4Bootfile(p *profile.Profile, req *packets.DHCPv4Request) string {
+	switch {
+	case p.BootfileIPXE != "" && req.IsIPXE():
+		return p.BootfileIPXE
+	case p.BootfileEFI != "" && req.IsUEFI():
+		return p.BootfileEFI
+	}
+	return p.Bootfile
 }
 
 // dhcpv4ServerID chooses the server identifier, which is also the source

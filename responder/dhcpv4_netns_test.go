@@ -172,7 +172,7 @@ func TestDHCPv4RealClients(t *testing.T) {
 			return []string{"udhcpc", "-f", "-i", ifname, "-t", "5", "-T", "2", "-s", script, "-O", "mtu"}
 		},
 		want: []string{"ip=192.0.2.10", "subnet=255.255.255.0", "router=192.0.2.1", "broadcast=192.0.2.255",
-			"dns=198.51.100.53", "hostname=vm7", "domain=example.net", "mtu=1450", "serverid=198.51.100.1",
+			"dns=198.51.100.53", "hostname=vm7.example.net", "domain=example.net", "mtu=1450", "serverid=198.51.100.1",
 			"lease=604800"},
 	}, {
 		name: "udhcpc routed /32", client: "udhcpc", binding: routed, done: "ARG1=bound",
@@ -188,7 +188,7 @@ func TestDHCPv4RealClients(t *testing.T) {
 				"-pf", filepath.Join(dir, "pid"), ifname}
 		},
 		want: []string{"new_ip_address=192.0.2.10", "new_subnet_mask=255.255.255.0", "new_routers=192.0.2.1",
-			"new_domain_name_servers=198.51.100.53", "new_host_name=vm7", "new_domain_name=example.net",
+			"new_domain_name_servers=198.51.100.53", "new_host_name=vm7.example.net", "new_domain_name=example.net",
 			"new_interface_mtu=1450", "new_dhcp_server_identifier=198.51.100.1", "new_dhcp_lease_time=604800",
 			"new_dhcp_renewal_time=600", "new_dhcp_rebinding_time=529200"},
 	}, {
@@ -205,7 +205,7 @@ func TestDHCPv4RealClients(t *testing.T) {
 			return []string{"dhcpcd", "-4", "-B", "-t", "20", "--noarp", "-c", script, ifname}
 		},
 		want: []string{"new_ip_address=192.0.2.10", "new_subnet_cidr=24", "new_routers=192.0.2.1",
-			"new_domain_name_servers=198.51.100.53", "new_host_name=vm7", "new_domain_name=example.net",
+			"new_domain_name_servers=198.51.100.53", "new_host_name=vm7.example.net", "new_domain_name=example.net",
 			"new_interface_mtu=1450", "new_dhcp_server_identifier=198.51.100.1", "new_dhcp_lease_time=604800"},
 	}, {
 		name: "dhcpcd routed /32", client: "dhcpcd", binding: routed, done: "reason=BOUND",

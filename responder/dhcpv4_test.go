@@ -168,7 +168,7 @@ func offerFromGateway() dhcpv4Reply {
 		EthSrc:  dhcpv4TapMAC.String(), EthDst: dhcpv4VMMAC.String(),
 		IPSrc: "198.51.100.1", IPDst: "192.0.2.10",
 		Type: "OFFER", YIAddr: "192.0.2.10", ServerID: "198.51.100.1",
-		Router: "192.0.2.1", Hostname: "vm7", Domain: "example.net",
+		Router: "192.0.2.1", Hostname: "vm7.example.net", Domain: "example.net",
 		Lease: 604800 * time.Second, T1: 600 * time.Second, T2: 529200 * time.Second,
 		MTU: "05aa", // 1450
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/packets"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // Defaults used when the configuration leaves a duration at zero, so that a
@@ -21,6 +22,8 @@ const (
 	// v6MaxRouterLifetime is the largest router lifetime RFC 4861 §6.2.1
 	// allows.
 	v6MaxRouterLifetime = 9000 * time.Second
+	// v6MaxPREF64Lifetime is the longest lifetime a PREF64 option holds.
+	v6MaxPREF64Lifetime = 8191 * 8 * time.Second
 	// The prefix lifetimes are radvd's defaults; they are raised to three
 	// RA periods when the period is very long, so that a VM never loses
 	// its address between two advertisements.
@@ -32,7 +35,7 @@ const (
 // straight to the soliciting VM (RFC 4861 §6.2.6 allows unicast), or to
 // all nodes when it has no address yet.
 func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
-	if !o.IPv6 || !a.HasIPv6() {
+	if !o.IPv6 || !a.HasIPv6() || v6Mode(a, o) == ModeNone {
 		return OutcomeIgnored
 	}
 	rs, err := packets.DecodeRS(p.Payload)
@@ -114,7 +117,8 @@ func v6HostOwns(a *binding.Active, target netip.Addr) bool {
 // Information-Request only in slaac+dhcpv6, everything in dhcpv6 mode where
 // the VM's address is its EUI64.
 func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outcome {
-	if !o.IPv6 || !a.HasIPv6() || o.Mode == ModeSLAAC {
+	mode := v6Mode(a, o)
+	if !o.IPv6 || !a.HasIPv6() || mode == ModeSLAAC || mode == ModeNone {
 		return OutcomeIgnored
 	}
 	req, err := packets.DecodeDHCPv6(p.Payload)
@@ -129,7 +133,7 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		r.log.Debug("dropping spoofed DHCPv6 message", "TAP", a.Name, "MAC", v6MACString(p.HwAddr), "TYPE", req.Msg.MessageType.String())
 		return OutcomeSpoofed
 	}
-	if o.Mode != ModeDHCPv6 && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
+	if mode != ModeDHCPv6 && req.Msg.MessageType != dhcpv6.MessageTypeInformationRequest {
 		return OutcomeIgnored
 	}
 	frame, err := packets.BuildDHCPv6Reply(req, v6DHCPParams(p, a, o))
@@ -145,14 +149,52 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 	return r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
 }
 
-// v6DHCPParams derives the DHCPv6 lease from the [dhcp] lease settings:
-// the address is valid and preferred for lease_lifetime, renewed after
-// lease_renewal (T1) and rebound after 7/8 of the lifetime (T2), as in
-// DHCPv4.
+// v6Mode is the IPv6 mode of a's NIC: its binding's IPV6_MODE, else the
+// configuration's.
+func v6Mode(a *binding.Active, o *Options) IPv6Mode {
+	if a.Profile.Has(profile.KeyIPv6Mode) {
+		return a.Profile.IPv6Mode
+	}
+	return o.Mode
+}
+
+// v6DNS returns the DNS servers and search list of a's NIC: the binding's
+// NAMESERVERS6 and SEARCH, else the [ipv6] nameservers and domains, else
+// the profile defaults ([dhcp] search).
+func v6DNS(a *binding.Active, o *Options) (servers []netip.Addr, domains []string) {
+	servers, domains = o.Nameservers6, o.Domains6
+	switch {
+	case a.Profile.Has(profile.KeyNameservers6):
+		servers = a.Profile.Nameservers6
+	case o.Profile.Has(profile.KeyNameservers6):
+		servers = o.Profile.Nameservers6
+	}
+	switch {
+	case a.Profile.Has(profile.KeySearch):
+		domains = a.Profile.Search.Names
+	case len(domains) == 0 && o.Profile.Has(profile.KeySearch):
+		domains = o.Profile.Search.Names
+	}
+	return servers, domains
+}
+
+// v6DHCPParams derives the DHCPv6 lease from the lease settings of the
+// profile, else [dhcp]: the address is valid and preferred for the lease
+// time, renewed after the renewal time (T1) and rebound after 7/8 of the
+// lifetime (T2), as in DHCPv4.
 func v6DHCPParams(p *Packet, a *binding.Active, o *Options) packets.DHCPv6Params {
+	prof := a.Profile.Over(&o.Profile)
 	lease := v6OrDefault(o.LeaseTime, v6DefaultLeaseTime)
+	if prof.LeaseTime > 0 {
+		lease = prof.LeaseTime
+	}
+	renewal := o.RenewalTime
+	if prof.RenewalTime > 0 {
+		renewal = prof.RenewalTime
+	}
 	t2 := lease / 8 * 7
-	t1 := min(v6OrDefault(o.RenewalTime, v6DefaultRenewal), t2)
+	t1 := min(v6OrDefault(renewal, v6DefaultRenewal), t2)
+	dns, domains := v6DNS(a, o)
 	params := packets.DHCPv6Params{
 		ServerMAC:         a.IndevMAC,
 		ClientMAC:         v6ClientMAC(p, nil, a),
@@ -161,10 +203,13 @@ func v6DHCPParams(p *Packet, a *binding.Active, o *Options) packets.DHCPv6Params
 		T2:                t2,
 		PreferredLifetime: lease,
 		ValidLifetime:     lease,
-		DNS:               o.Nameservers6,
-		Domains:           o.Domains6,
+		DNS:               dns,
+		Domains:           domains,
+		NTP:               prof.NTP6,
+		BootURL:           prof.BootfileURL6.URL,
+		BootParams:        prof.BootfileURL6.Params,
 	}
-	if o.Mode == ModeDHCPv6 {
+	if v6Mode(a, o) == ModeDHCPv6 {
 		params.Address = a.EUI64
 	}
 	return params
@@ -177,19 +222,27 @@ func v6DHCPParams(p *Packet, a *binding.Active, o *Options) packets.DHCPv6Params
 // network; RDNSS and DNSSL live three RA periods (RFC 8106 §5.1).
 func v6RAParams(a *binding.Active, o *Options) packets.RAParams {
 	period := v6OrDefault(o.RAPeriod, v6DefaultRAPeriod)
+	mode := v6Mode(a, o)
+	dns, domains := v6DNS(a, o)
 	params := packets.RAParams{
 		RouterMAC:         a.IndevMAC,
-		Managed:           o.Mode == ModeDHCPv6,
-		Other:             o.Mode != ModeSLAAC,
+		Managed:           mode == ModeDHCPv6,
+		Other:             mode != ModeSLAAC,
 		RouterLifetime:    min(3*period, v6MaxRouterLifetime),
 		Prefix:            a.Subnet6,
-		Autonomous:        o.Mode != ModeDHCPv6,
+		Autonomous:        mode != ModeDHCPv6,
 		ValidLifetime:     max(v6PrefixValid, 3*period),
 		PreferredLifetime: max(v6PrefixPreferred, 3*period),
-		DNS:               o.Nameservers6,
-		Domains:           o.Domains6,
+		DNS:               dns,
+		Domains:           domains,
 		DNSLifetime:       3 * period,
 		MTU:               a.MTU,
+		Preference:        o.RouterPreference,
+		Routes:            o.RouteInfo,
+		PREF64:            o.PREF64,
+		// RFC 8781 §4.1: at least three RA periods, within what its
+		// 13-bit field of 8-second units holds.
+		PREF64Lifetime: min(3*period, v6MaxPREF64Lifetime),
 	}
 	if a.Private {
 		params.RouterLifetime = 0

@@ -86,7 +86,7 @@ func (r *Responder) raReplan(plan map[raKey]*raEntry, o *Options, period time.Du
 	seen := make(map[raKey]bool, len(plan))
 	if o.IPv6 {
 		for _, a := range r.bindings.Snapshot().All() {
-			if !a.HasIPv6() {
+			if !a.HasIPv6() || v6Mode(a, o) == ModeNone {
 				continue
 			}
 			k := raKey{a.Name, a.TapIndex}

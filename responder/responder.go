@@ -9,7 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mdlayher/ndp"
+
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/packets"
+	"github.com/nfdhcpd/nfdhcpd/profile"
 )
 
 // A Verdict is what the kernel does with a queued packet once it was handled.
@@ -93,13 +97,15 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// IPv6Mode is how VMs get their IPv6 configuration.
-type IPv6Mode uint8
+// IPv6Mode is how VMs get their IPv6 configuration; a binding's
+// IPV6_MODE overrides the configuration's for its NIC.
+type IPv6Mode = profile.IPv6Mode
 
 const (
-	ModeSLAAC       IPv6Mode = iota // RA only
-	ModeSLAACDHCPv6                 // RA with O flag, DHCPv6 Information-Request
-	ModeDHCPv6                      // RA with M flag, stateful DHCPv6
+	ModeSLAAC       = profile.ModeSLAAC       // RA only
+	ModeSLAACDHCPv6 = profile.ModeSLAACDHCPv6 // RA with O flag, DHCPv6 Information-Request
+	ModeDHCPv6      = profile.ModeDHCPv6      // RA with M flag, stateful DHCPv6
+	ModeNone        = profile.ModeNone        // no RA, no DHCPv6 (a binding's IPV6_MODE=none)
 )
 
 // Options is the protocol configuration of the responder. It is replaced
@@ -119,6 +125,16 @@ type Options struct {
 	RAPeriod     time.Duration
 	Nameservers6 []netip.Addr
 	Domains6     []string
+	// RouterPreference, RouteInfo and PREF64 go into every RA (RFC 4191
+	// preference and route information, RFC 8781 NAT64 prefix).
+	RouterPreference ndp.Preference
+	RouteInfo        []packets.RouteInfo
+	PREF64           netip.Prefix
+
+	// Profile holds the host-wide defaults of the per-NIC profile; a
+	// binding's own keys win over them. The fields above stay the
+	// defaults of what the profile does not set, as before profiles.
+	Profile profile.Profile
 
 	// RateLimit bounds the packets handled per TAP (see ratelimit.go); the
 	// zero value handles everything.

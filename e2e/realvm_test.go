@@ -426,7 +426,9 @@ func TestRealVM(t *testing.T) {
 			// What a ROM that is not iPXE gets; a script here so that
 			// picking it shows on the console.
 			"undionly.kpxe": "#!ipxe\necho NFDVM-IPXE stage=wrong got=BOOTFILE\nsleep 1\nreboot\n",
-			"boot.ipxe": "#!ipxe\necho NFDVM-IPXE stage=1 filename=${filename} next-server=${next-server} tftp-server=${66:string} ip=${ip}\n" +
+			// iPXE wraps its console at 80 columns: short lines.
+			"boot.ipxe": "#!ipxe\necho NFDVM-IPXE-NET ip=${ip} tftp-server=${66:string}\n" +
+				"echo NFDVM-IPXE stage=1 filename=${filename} next-server=${next-server}\n" +
 				"chain stage2.ipxe\n",
 			// This iPXE has no poweroff: QEMU runs with -no-reboot.
 			"stage2.ipxe": "#!ipxe\necho NFDVM-IPXE stage=2 chained\nsleep 1\nreboot\n",
@@ -445,6 +447,11 @@ func TestRealVM(t *testing.T) {
 			t.Fatalf("the iPXE ROM ran no script from the TFTP server (the DHCP reply had no boot file?): %q %v", line.Text, err)
 		}
 		got := vm.ParseResult(line.Text)
+		if net, _, err := nb.Guest.WaitLine("NFDVM-IPXE-NET", 0, 0); err == nil {
+			for k, v := range vm.ParseResult(net.Text) {
+				got[k] = v
+			}
+		}
 		wantFields(t, nb.Name, got, map[string]string{
 			"stage": "1", "filename": "boot.ipxe", "next-server": rtGateway, "tftp-server": rtGateway, "ip": nb.IP,
 		})

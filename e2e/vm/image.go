@@ -169,6 +169,10 @@ func fetchKernel(pkg, kdir string, updateLists bool) error {
 	// A rename publishes the kernel whole: a build that dies half-way
 	// leaves no directory that looks complete.
 	if err := os.Rename(staged, kdir); err != nil {
+		// Another test binary may have published it first.
+		if _, serr := os.Stat(filepath.Join(kdir, "vmlinuz")); serr == nil {
+			return nil
+		}
 		return fmt.Errorf("vm: %w", err)
 	}
 	return nil
@@ -363,11 +367,11 @@ func buildInitramfs(cacheDir, kdir string, logf func(string, ...any)) (string, e
 	if err != nil {
 		return "", fmt.Errorf("vm: %w", err)
 	}
-	tmp := path + ".tmp"
-	out, err := os.Create(tmp)
+	out, err := os.CreateTemp(cacheDir, ".initramfs-*.cpio")
 	if err != nil {
 		return "", fmt.Errorf("vm: %w", err)
 	}
+	tmp := out.Name()
 	cpio := exec.Command("busybox", "cpio", "-o", "-H", "newc")
 	cpio.Dir = stage
 	cpio.Stdin = &list

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ErrMissing marks an error caused by something the machine lacks (a
@@ -78,7 +79,7 @@ func Build(cacheDir string, opts BuildOptions) (*Image, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("vm: cache directory: %w", err)
 	}
-	pkg, err := kernelPackage()
+	pkg, err := kernelPackage(cacheDir)
 	if err != nil {
 		return nil, err
 	}
@@ -98,15 +99,32 @@ func Build(cacheDir string, opts BuildOptions) (*Image, error) {
 
 var dependsLine = regexp.MustCompile(`(?m)^\s*Depends:\s*(linux-image-\S+)`)
 
+// aptLists is where apt keeps the package lists; apt-get update changes
+// the directory's modification time.
+const aptLists = "/var/lib/apt/lists"
+
 // kernelPackage returns the kernel package KernelMeta depends on, from the
-// local package lists.
-func kernelPackage() (string, error) {
+// local package lists. apt-cache takes seconds on a loaded machine, so the
+// answer is kept in cacheDir for as long as the lists stay the same.
+func kernelPackage(cacheDir string) (string, error) {
+	stamp := "no lists"
+	if fi, err := os.Stat(aptLists); err == nil {
+		stamp = fi.ModTime().UTC().Format(time.RFC3339Nano)
+	}
+	memo := filepath.Join(cacheDir, "kernel-package")
+	if b, err := os.ReadFile(memo); err == nil {
+		if pkg, st, ok := strings.Cut(strings.TrimSpace(string(b)), "\n"); ok && st == stamp {
+			return pkg, nil
+		}
+	}
 	out, err := exec.Command("apt-cache", "depends", KernelMeta).CombinedOutput()
 	m := dependsLine.FindSubmatch(out)
 	if err != nil || m == nil {
 		return "", fmt.Errorf("vm: apt-cache depends %s: %v: %s: %w", KernelMeta, err, bytes.TrimSpace(out), ErrMissing)
 	}
-	return string(m[1]), nil
+	pkg := string(m[1])
+	_ = os.WriteFile(memo, []byte(pkg+"\n"+stamp+"\n"), 0o644)
+	return pkg, nil
 }
 
 // fetchKernel downloads pkg, unpacks it in a scratch directory and keeps
@@ -372,6 +390,7 @@ func buildInitramfs(cacheDir, kdir string, logf func(string, ...any)) (string, e
 		return "", fmt.Errorf("vm: %w", err)
 	}
 	tmp := out.Name()
+	_ = out.Chmod(0o644)
 	cpio := exec.Command("busybox", "cpio", "-o", "-H", "newc")
 	cpio.Dir = stage
 	cpio.Stdin = &list

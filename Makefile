@@ -5,12 +5,16 @@
 #                tests, the end-to-end suite in network namespaces (root),
 #                and a short fuzz smoke run of every fuzz target
 #   make demo    run the daemon in a throw-away namespace and let a VM
-#                namespace obtain a lease with udhcpc (root)
+#                namespace come up on it: a DHCPv4 lease with udhcpc, an
+#                IPv6 address from the Router Advertisement (SLAAC) and the
+#                DNS servers with dhclient -6 -S (root; installs the few
+#                Debian packages it needs first)
 #   make demo-vm the same with a real QEMU guest on a TAP bound by the
 #                Ganeti hook (root; the guest is cached in bin/vm-cache)
 #   make bench   Go benchmarks of the hot paths and of the routing module,
 #                then the load comparison with dnsmasq, Kea and the null
-#                responder and the scale figures (e2e/bench/run.sh, root)
+#                responder, the boot storm against dnsmasq + radvd and the
+#                scale figures (e2e/bench/run.sh, root)
 #   make fuzz    longer fuzzing (FUZZTIME per target, default 60s)
 #   make deb     build bin/nfdhcpd_VERSION_ARCH.deb (static binary, unit,
 #                config, hooks, examples, man page) with dpkg-deb
@@ -47,7 +51,14 @@ TEST_TOOLS := udhcpc:udhcpc dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	qemu-system-x86_64:qemu-system-x86 /usr/lib/ipxe/qemu/efi-virtio.rom:ipxe-qemu busybox:busybox-static \
 	xz:xz-utils ldd:libc-bin
 
-.PHONY: all build test deps vet unit race e2e e2e-race fuzz-smoke fuzz bench demo demo-vm deb clean
+# The demo's commands: the namespaces, the capture rules, the VM's DHCPv4
+# and DHCPv6 clients.
+DEMO_TOOLS := ip:iproute2 iptables:iptables ip6tables:iptables udhcpc:udhcpc dhclient:isc-dhcp-client
+# demo-vm's: those, and what builds and runs the guest.
+DEMO_VM_TOOLS := $(DEMO_TOOLS) qemu-system-x86_64:qemu-system-x86 busybox:busybox-static \
+	dpkg-deb:dpkg ldd:libc-bin xz:xz-utils
+
+.PHONY: all build test deps demo-deps demo-vm-deps vet unit race e2e e2e-race fuzz-smoke fuzz bench demo demo-vm deb clean
 
 all: build
 
@@ -57,10 +68,12 @@ build:
 test: deps vet unit race e2e e2e-race fuzz-smoke
 
 # deps installs the Debian packages of the test tools that are missing, and
-# nothing when all are present.
-deps:
+# nothing when all are present; demo-deps does the same for the few the demo
+# runs, so that `make demo` works as the first command on a fresh machine.
+# install_missing takes a list of command:package pairs.
+define install_missing
 	@missing=""; \
-	for pair in $(TEST_TOOLS); do \
+	for pair in $(1); do \
 		tool="$${pair%%:*}"; \
 		if [[ "$$tool" == /* ]]; then [ -e "$$tool" ]; else command -v "$$tool" >/dev/null 2>&1; fi \
 			|| missing="$$missing $${pair#*:}"; \
@@ -70,6 +83,16 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(TEST_TOOLS))
+
+demo-deps:
+	$(call install_missing,$(DEMO_TOOLS))
+
+demo-vm-deps:
+	$(call install_missing,$(DEMO_VM_TOOLS))
 
 vet:
 	$(GO) vet ./...
@@ -118,10 +141,10 @@ bench:
 	$(GO) test -run='^$$' -bench='RoutingInstall/ip-per-entry$$' -benchtime=1x ./e2e
 	GO=$(GO) e2e/bench/run.sh $(BENCH_ARGS)
 
-demo: build
+demo: demo-deps build
 	e2e/demo.sh $(abspath $(BIN))
 
-demo-vm: build
+demo-vm: demo-vm-deps build
 	GO=$(GO) e2e/demo-vm.sh $(abspath $(BIN)) $(VM_CACHE)
 
 # DEB_VERSION must start with a digit; by default 0.1.0 plus the date and

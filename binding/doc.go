@@ -14,7 +14,8 @@
 // (literal) or double-quoted (with the escapes \" \\ \$ and \`), and an
 // unquoted '#' after whitespace starts a comment. Unlike a shell, nothing is
 // expanded and spaces inside an unquoted value are kept, as the original
-// daemon did. An empty value means unset; when a key appears twice the last
+// daemon did. An empty value means unset (for a profile key: unset the
+// configuration's default too); when a key appears twice the last
 // line wins; unknown keys are ignored. Files over 64 KiB, lines over 4096
 // bytes and NUL bytes are refused.
 //
@@ -38,6 +39,13 @@
 //   - TAGS: UTF-8 text without control characters other than tab.
 //   - TABLE: a routing table number 1..4294967295 or an rt_tables name of
 //     letters, digits, '_', '.' and '-'.
+//
+// The profile keys (NAMESERVERS, NAMESERVERS6, DOMAIN, SEARCH, NTP, NTP6,
+// ROUTES, LEASE_TIME, RENEWAL_TIME, IPV6_MODE, NEXT_SERVER, TFTP_SERVER,
+// BOOTFILE, BOOTFILE_EFI, BOOTFILE_IPXE, BOOTFILE_URL6, IPV6_ONLY,
+// DHCP_OPTIONS) are validated by package profile and kept in
+// Binding.Profile. Unlike the other keys, an empty profile value is kept:
+// it unsets the configuration's default for this NIC (docs/bindings.md).
 //
 // Errors name the file and line, as in
 // `binding: tap0:3: MAC "zz": invalid (want a 48-bit MAC such as 52:54:00:12:34:56)`.

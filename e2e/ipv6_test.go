@@ -35,7 +35,8 @@ func v6Config(t testing.TB, mode string) Config {
 	c := defaultConfig(newDatapath(t))
 	c.set("ipv6", "mode", mode)
 	if mode == "slaac" {
-		// slaac mode opens no DHCPv6 queue; the harness waits for those set.
+		// The daemon opens the default DHCPv6 queue in slaac mode too (for
+		// bindings with IPV6_MODE); the harness need not wait for it.
 		delete(c["ipv6"], "dhcpv6_queue")
 	}
 	c.set("ipv6", "ra_period", fmt.Sprint(int(v6RAPeriod/time.Second)))

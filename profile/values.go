@@ -67,7 +67,7 @@ func EncodeSearch(names []string) []byte {
 		var offsets []int
 		pointed := false
 		for i := range labels {
-			tail := strings.ToLower(strings.Join(labels[i:], "."))
+			tail := strings.Join(labels[i:], ".")
 			if off, ok := seen[tail]; ok {
 				wire = binary.BigEndian.AppendUint16(wire, 0xc000|uint16(off))
 				pointed = true
@@ -81,7 +81,7 @@ func EncodeSearch(names []string) []byte {
 			wire = append(wire, 0)
 			for i, off := range offsets {
 				if off < 0x3fff {
-					seen[strings.ToLower(strings.Join(labels[i:], "."))] = off
+					seen[strings.Join(labels[i:], ".")] = off
 				}
 			}
 		}

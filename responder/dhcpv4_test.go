@@ -86,7 +86,7 @@ func dhcpv4Options() responder.Options {
 
 // dhcpv4Request returns the IPv4 datagram of a request of type typ from
 // the VM, as NFQUEUE would hand it over.
-func dhcpv4Request(t *testing.T, typ dhcpv4.MessageType, mods ...dhcpv4.Modifier) []byte {
+func dhcpv4Request(t testing.TB, typ dhcpv4.MessageType, mods ...dhcpv4.Modifier) []byte {
 	t.Helper()
 	m, err := dhcpv4.New(append([]dhcpv4.Modifier{
 		dhcpv4.WithTransactionID(dhcpv4.TransactionID{1, 2, 3, 4}),

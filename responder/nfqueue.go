@@ -2,11 +2,11 @@ package responder
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,13 +34,24 @@ const maxConsecutiveErrors = 1000
 // could then answer them, but a VM never hangs because the daemon is slow.
 // Bypass while the daemon is not running at all is the rule's
 // --queue-bypass, not a queue setting.
+//
+// go-nfqueue opens the socket and sets the verdicts; the queue's setup and
+// the receive path are this package's own (nfqread.go), because the
+// library ties its setup to a per-packet read loop of its own.
 type Queue struct {
 	num  uint16
+	cfg  nfqueue.Config
 	nf   *nfqueue.Nfqueue
 	log  *slog.Logger
 	used atomic.Bool
 	// overflows counts the socket overflows (ENOBUFS) the kernel reported.
 	overflows atomic.Uint64
+
+	// Test seams: the receive system call, the verdict setter and how many
+	// read errors in a row end Run.
+	recv      func(fd uintptr, msgs []unix.Mmsghdr) (int, error)
+	verdicts  verdictSetter
+	maxErrors int
 }
 
 // A QueueOption changes how OpenQueue sets a queue up.
@@ -84,7 +95,8 @@ func OpenQueue(num uint16, log *slog.Logger, opts ...QueueOption) (*Queue, error
 		nf.Close()
 		return nil, fmt.Errorf("responder: queue %d: set NoENOBUFS: %w", num, err)
 	}
-	q := &Queue{num: num, nf: nf, log: log.With("QUEUE", int(num))}
+	q := &Queue{num: num, cfg: cfg, nf: nf, log: log.With("QUEUE", int(num)),
+		recv: recvmmsg, verdicts: nf, maxErrors: maxConsecutiveErrors}
 	if err := setReceiveBuffer(nf.Con, receiveBufferSize); err != nil {
 		q.log.Warn("could not enlarge the queue's socket buffer; bursts may bypass the daemon", "error", err)
 	}
@@ -138,7 +150,8 @@ func (q *Queue) Overflows() uint64 { return q.overflows.Load() }
 
 // Run binds the queue, calls handle for every packet until ctx is done and
 // sets the verdict handle returns, exactly once per packet. It closes the
-// queue before returning, so a Queue runs once.
+// queue before returning, so a Queue runs once. The Packet's slices are
+// valid only during the call to handle.
 //
 // On the way out, packets the loop already took get their verdicts before
 // the socket is closed; packets still waiting in the kernel are flushed by
@@ -148,99 +161,134 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 	if q.used.Swap(true) {
 		return fmt.Errorf("responder: queue %d: Run called twice", q.num)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	// The library calls onPacket and onError from its one receive
-	// goroutine. stopped is closed when that loop is known to end; closed,
-	// under mu, tells a late onPacket that the socket is gone.
-	var (
-		mu       sync.Mutex
-		closed   bool
-		errCount int
-		stopped  = make(chan struct{})
-		stopOnce sync.Once
-		failed   = make(chan error, 1)
-	)
-	stop := func() { stopOnce.Do(func() { close(stopped) }) }
-	onError := func(err error) int {
-		if ctx.Err() != nil {
-			stop()
-			return 1
-		}
-		var opErr *netlink.OpError
-		switch {
-		case errors.Is(err, unix.ENOBUFS):
-			q.overflows.Add(1)
-			q.log.Warn("queue overflow, kernel dropped/accepted packets", "error", err)
-			return 0
-		case errors.As(err, &opErr) && opErr.Timeout():
-			return 0
-		}
-		errCount++
-		q.log.Error("reading queue failed", "error", err)
-		if errCount >= maxConsecutiveErrors {
-			failed <- fmt.Errorf("responder: queue %d: %d read errors in a row, last: %w", q.num, errCount, err)
-			stop()
-			return 1
-		}
-		return 0
+	defer q.nf.Close()
+	rc, err := q.nf.Con.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("responder: queue %d: raw socket: %w", q.num, err)
 	}
-	verdicts := newDropBatch(q.nf, func(err error) {
-		q.log.Error("setting verdicts failed", "error", err)
-	})
-	onPacket := func(a nfqueue.Attribute) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			return 1
-		}
-		errCount = 0
-		q.serve(a, handle, verdicts)
-		return 0
-	}
-	if err := q.nf.RegisterWithErrorFunc(ctx, onPacket, onError); err != nil {
-		q.nf.Close()
+	if err := q.bind(); err != nil {
 		return fmt.Errorf("responder: bind queue %d: %w", q.num, err)
 	}
 	q.log.Debug("queue bound")
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-failed:
+	verdicts := newDropBatch(q.verdicts, func(err error) {
+		q.log.Error("setting verdicts failed", "error", err)
+	})
+	// A read deadline in the past wakes the blocked read when ctx ends;
+	// the packets of the batch in hand are still served.
+	stopRead := context.AfterFunc(ctx, func() { q.nf.Con.SetReadDeadline(time.Unix(1, 0)) })
+	defer stopRead()
+
+	r := newBatchReader(rc)
+	r.recv = q.recv
+	var (
+		qp       queuedPacket
+		p        Packet // reused: handle's argument escapes
+		errCount int
+		runErr   error
+	)
+	for ctx.Err() == nil {
+		if err := r.read(); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, unix.ENOBUFS) {
+				q.overflows.Add(1)
+				q.log.Warn("queue overflow, kernel dropped/accepted packets", "error", err)
+				continue
+			}
+			errCount++
+			q.log.Error("reading queue failed", "error", err)
+			if errCount >= q.maxErrors {
+				runErr = fmt.Errorf("responder: queue %d: %d read errors in a row, last: %w", q.num, errCount, err)
+				break
+			}
+			continue
+		}
+		errCount = 0
+		for r.next(&qp) {
+			q.serve(&qp, &p, handle, verdicts)
+		}
 	}
-	// The library's receive loop must see its context end before the
-	// socket is closed (otherwise its error function is fed the errors of
-	// a closed socket), and the packets it holds need the socket for their
-	// verdicts. The loop ends through onError, or silently after finishing
-	// a batch: wait for the first, bounded for the second.
-	cancel()
-	select {
-	case <-stopped:
-	case <-time.After(stopGrace):
-	}
-	mu.Lock()
-	closed = true
-	mu.Unlock()
 	if ferr := verdicts.close(); ferr != nil {
 		q.log.Error("setting verdicts on the way out failed", "error", ferr)
 	}
-	q.nf.Close()
-	return err
+	return runErr
 }
 
-// stopGrace bounds how long Run waits for the receive loop to finish the
-// packets it holds before closing the socket.
-const stopGrace = 200 * time.Millisecond
+// bind sends the queue's setup to the kernel, as go-nfqueue's
+// RegisterWithErrorFunc would but without its read loop: unbind and bind
+// the address family (no-ops since Linux 3.8, kept for older kernels),
+// bind the queue, whole-packet copy mode, the flags and the queue length.
+// A packet queued before the setup is acknowledged is accepted at once.
+func (q *Queue) bind() error {
+	be32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	family := q.cfg.AfFamily
+	steps := []struct {
+		what    string
+		queue   uint16
+		attrs   []byte
+		mayFail bool
+	}{
+		{"unbind family", 0, appendAttr(nil, nfqAttrCfgCmd, []byte{nfqCmdPfUnbind, 0, 0, family}), true},
+		{"bind family", 0, appendAttr(nil, nfqAttrCfgCmd, []byte{nfqCmdPfBind, 0, 0, family}), false},
+		{"bind queue", q.num, appendAttr(nil, nfqAttrCfgCmd, []byte{nfqCmdBind, 0, 0, family}), false},
+		{"copy mode", q.num, appendAttr(nil, nfqAttrCfgParams, be32(q.cfg.MaxPacketLen), []byte{byte(q.cfg.Copymode)}), false},
+		{"flags and queue length", q.num, appendAttr(appendAttr(appendAttr(nil,
+			nfqAttrCfgFlags, be32(q.cfg.Flags)),
+			nfqAttrCfgMask, be32(q.cfg.Flags)),
+			nfqAttrCfgMaxLen, be32(q.cfg.MaxQueueLen)), false},
+	}
+	if err := q.nf.Con.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return err
+	}
+	defer q.nf.Con.SetReadDeadline(time.Time{})
+	for _, s := range steps {
+		err := q.configure(s.queue, s.attrs)
+		if err != nil && !s.mayFail {
+			return fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	return nil
+}
+
+// configure sends one config message and waits for its acknowledgement.
+func (q *Queue) configure(queue uint16, attrs []byte) error {
+	data := []byte{unix.AF_UNSPEC, unix.NFNETLINK_V0, byte(queue >> 8), byte(queue)}
+	req, err := q.nf.Con.Send(netlink.Message{
+		Header: netlink.Header{
+			Type:  netlink.HeaderType(nfnlSubsysQueue<<8 | nfqMsgConfig),
+			Flags: netlink.Request | netlink.Acknowledge,
+		},
+		Data: append(data, attrs...),
+	})
+	if err != nil {
+		return err
+	}
+	for {
+		msgs, err := q.nf.Con.Receive()
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			switch {
+			case m.Header.Type == netlink.Error && m.Header.Sequence == req.Header.Sequence:
+				return nil // an ack; a refusal came back as err above
+			case m.Header.Type == nfqPacketMsgType && len(m.Data) > nfgenHeaderLen:
+				var p queuedPacket
+				if parsePacket(m.Data[nfgenHeaderLen:], &p) {
+					if err := q.verdicts.SetVerdict(p.ID, nfqueue.NfAccept); err != nil {
+						q.log.Error("setting verdict failed", "ID", p.ID, "error", err)
+					}
+				}
+			}
+		}
+	}
+}
 
 // serve hands one queued packet to handle and settles it through
 // verdicts, whatever happens in between.
-func (q *Queue) serve(a nfqueue.Attribute, handle func(*Packet) Verdict, verdicts *dropBatch) {
-	if a.PacketID == nil {
-		q.log.Error("queued packet without an ID: no verdict possible")
-		return
-	}
-	id := *a.PacketID
+func (q *Queue) serve(qp *queuedPacket, p *Packet, handle func(*Packet) Verdict, verdicts *dropBatch) {
+	id := qp.ID
 	// The Handler drops a bound TAP's packet itself even when it panics; a
 	// panic that escapes it happened before any binding was known, and
 	// accepting keeps the daemon invisible.
@@ -254,26 +302,14 @@ func (q *Queue) serve(a nfqueue.Attribute, handle func(*Packet) Verdict, verdict
 			q.log.Error("setting verdict failed", "ID", id, "verdict", v.String(), "error", err)
 		}
 	}()
-	p := packetFromAttribute(id, a)
-	v = handle(&p)
-}
-
-// packetFromAttribute converts the library's attribute, whose fields are
-// nil when the kernel did not send them, into a Packet. The library already
-// gives each packet its own copy of the payload, so it is not copied again.
-func packetFromAttribute(id uint32, a nfqueue.Attribute) Packet {
-	p := Packet{ID: id}
-	if a.InDev != nil {
-		p.InIndex = int(*a.InDev)
+	if qp.Truncated {
+		// Too large for the read buffer, so not a request the daemon
+		// answers: let it go on its way unread.
+		return
 	}
-	if a.PhysInDev != nil {
-		p.PhysInIndex = int(*a.PhysInDev)
+	*p = Packet{ID: id, InIndex: int(qp.InDev), PhysInIndex: int(qp.PhysInDev), Payload: qp.Payload}
+	if len(qp.HwAddr) >= 6 {
+		p.HwAddr = net.HardwareAddr(qp.HwAddr[:6])
 	}
-	if a.HwAddr != nil && len(*a.HwAddr) >= 6 {
-		p.HwAddr = net.HardwareAddr((*a.HwAddr)[:6])
-	}
-	if a.Payload != nil {
-		p.Payload = *a.Payload
-	}
-	return p
+	v = handle(p)
 }

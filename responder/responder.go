@@ -56,7 +56,9 @@ func (p *Packet) TapIndex() int {
 // A Source yields the packets of one queue.
 type Source interface {
 	// Run takes packets until ctx is done, calls handle for each and sets
-	// the verdict handle returns: exactly one verdict per packet.
+	// the verdict handle returns: exactly one verdict per packet. The
+	// Packet and the memory its slices point to may be reused once handle
+	// returns.
 	Run(ctx context.Context, handle func(*Packet) Verdict) error
 }
 

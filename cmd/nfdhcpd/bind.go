@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // runBind implements `nfdhcpd bind [-c FILE] TAP KEY=VALUE...`, what a
@@ -22,8 +23,12 @@ func runBind(args []string, stdout, stderr io.Writer) error {
 		"Writes the binding file of TAP into the data directory, atomically and only\n"+
 			"when it is valid (see `nfdhcpd check`). Keys are those of a binding file\n"+
 			"(INDEV, MAC, IP, HOSTNAME, SUBNET, GATEWAY, SUBNET6, GATEWAY6, EUI64, PRIVATE,\n"+
-			"MACSPOOF, MTU, TAGS, TABLE, UPLINK, UPLINK6); an empty value leaves the key out.")
-	configPath := flags.String("c", DefaultConfigPath, "configuration `file` naming the data directory")
+			"MACSPOOF, MTU, TAGS, TABLE, UPLINK, UPLINK6; and the profile: NAMESERVERS,\n"+
+			"NAMESERVERS6, DOMAIN, SEARCH, NTP, NTP6, ROUTES, LEASE_TIME, RENEWAL_TIME,\n"+
+			"IPV6_MODE, NEXT_SERVER, TFTP_SERVER, BOOTFILE, BOOTFILE_EFI, BOOTFILE_IPXE,\n"+
+			"BOOTFILE_URL6, IPV6_ONLY, DHCP_OPTIONS). An empty value leaves the key out,\n"+
+			"except for a profile key, where it unsets the configuration's default.")
+	configPath := flags.String("c", config.DefaultPath, "configuration `file` naming the data directory")
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("bind: %w: %w", err, errUsage)
 	}
@@ -52,7 +57,7 @@ func runBind(args []string, stdout, stderr io.Writer) error {
 func runUnbind(args []string, stdout, stderr io.Writer) error {
 	flags := hookFlags("unbind", "TAP...", stderr,
 		"Removes the binding files of the TAPs from the data directory.")
-	configPath := flags.String("c", DefaultConfigPath, "configuration `file` naming the data directory")
+	configPath := flags.String("c", config.DefaultPath, "configuration `file` naming the data directory")
 	if err := flags.Parse(args); err != nil {
 		return fmt.Errorf("unbind: %w: %w", err, errUsage)
 	}
@@ -114,10 +119,10 @@ func parseAssignments(args []string) (map[string]string, error) {
 // missing configuration at the default path is not an error, so hooks work
 // on a host that runs with the defaults: the default data directory is used.
 func hookDatapath(path string, explicit bool) (string, error) {
-	cfg, err := LoadConfig(path, slog.New(slog.DiscardHandler))
+	cfg, err := config.Load(path, slog.New(slog.DiscardHandler))
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
-			cfg, err = ParseConfig(nil, slog.New(slog.DiscardHandler))
+			cfg, err = config.Parse(nil, slog.New(slog.DiscardHandler))
 		}
 		if err != nil {
 			return "", err

@@ -90,6 +90,10 @@ func TestBindRefusesBadInput(t *testing.T) {
 		{"ignored TAP name", append([]string{"-c", conf, "tap1.tmp"}, good...), "ignored", false},
 		{"missing config", append([]string{"-c", conf + ".missing", "tap1"}, good...), "no such file", false},
 		{"unknown flag", []string{"-x", "tap1"}, "-x", true},
+		{"bad ROUTES", append([]string{"-c", conf, "tap1", "ROUTES=10.0.0.0/33 via x"}, good...), `ROUTES "10.0.0.0/33 via x": invalid`, false},
+		{"owned DHCP option", append([]string{"-c", conf, "tap1", "DHCP_OPTIONS=53:u8:1"}, good...), "option 53 is the daemon's own", false},
+		{"text option of 300 bytes", append([]string{"-c", conf, "tap1", "DHCP_OPTIONS=252:text:" + strings.Repeat("x", 300)}, good...), "text of 300 bytes", false},
+		{"search name over 255 bytes", append([]string{"-c", conf, "tap1", "SEARCH=" + strings.Repeat("a.", 128) + "org"}, good...), "SEARCH", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +110,32 @@ func TestBindRefusesBadInput(t *testing.T) {
 				t.Errorf("a refused bind left %d files in the data directory", len(entries))
 			}
 		})
+	}
+}
+
+// TestBindProfile writes every profile key; an empty one is kept, since it
+// unsets the configuration's default.
+func TestBindProfile(t *testing.T) {
+	conf, datapath := writeTestConfig(t)
+	var stdout, stderr bytes.Buffer
+	err := runBind([]string{"-c", conf, "tap8", "MAC=52:54:00:12:34:58", "IP=192.0.2.11",
+		"NAMESERVERS=192.0.2.53, 198.51.100.53", "NAMESERVERS6=2001:db8::53", "DOMAIN=", "SEARCH=a.example b.example",
+		"NTP=192.0.2.123", "NTP6=2001:db8::123", "ROUTES=10.0.0.0/8 via 192.0.2.254", "LEASE_TIME=3600", "RENEWAL_TIME=600",
+		"IPV6_MODE=slaac+dhcpv6", "NEXT_SERVER=192.0.2.5", "TFTP_SERVER=tftp.example", "BOOTFILE=pxelinux.0",
+		"BOOTFILE_EFI=grubx64.efi", "BOOTFILE_IPXE=http://192.0.2.5/boot.ipxe", "BOOTFILE_URL6=tftp://[2001:db8::5]/x.efi quiet",
+		"IPV6_ONLY=1800", "DHCP_OPTIONS=252:text:http://192.0.2.1/wpad.dat"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bind: %v (stderr %q)", err, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(datapath, "tap8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"DOMAIN=\n", "ROUTES='10.0.0.0/8 via 192.0.2.254'\n", "IPV6_MODE=slaac+dhcpv6\n",
+		"BOOTFILE_URL6='tftp://[2001:db8::5]/x.efi quiet'\n", "DHCP_OPTIONS=252:text:http://192.0.2.1/wpad.dat\n"} {
+		if !strings.Contains(string(data), line) {
+			t.Errorf("binding file lacks %q:\n%s", line, data)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // runCheck implements `nfdhcpd check [-c FILE] [BINDING...]`: a linter for
@@ -22,7 +23,7 @@ import (
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("check", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	configPath := flags.String("c", DefaultConfigPath, "configuration `file`")
+	configPath := flags.String("c", config.DefaultPath, "configuration `file`")
 	quiet := flags.Bool("q", false, "print only problems")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "usage: nfdhcpd check [-c FILE] [-q] [BINDING-FILE...]\n\n"+
@@ -38,7 +39,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	// Warnings about the configuration (unknown keys) are shown but do not
 	// fail the check: the daemon starts with them too.
 	warnings := &warningCollector{}
-	cfg, err := LoadConfig(*configPath, slog.New(warnings))
+	cfg, err := config.Load(*configPath, slog.New(warnings))
 	for _, w := range warnings.lines {
 		fmt.Fprintf(stdout, "%s: warning: %s\n", *configPath, w)
 	}

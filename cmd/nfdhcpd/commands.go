@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -47,6 +48,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, flag.ErrHelp):
+		// Help was asked for (COMMAND -h) and printed: a script that asks
+		// for it sees success.
+		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "nfdhcpd: %v\n", err)
 		return 2
@@ -65,6 +70,8 @@ func runCommand(name string, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q (try nfdhcpd help): %w", name, errUsage)
 }
 
+// runHelp prints the commands and the daemon's flags; `nfdhcpd -h` and
+// `--help` print the same.
 func runHelp(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Usage:\n")
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)

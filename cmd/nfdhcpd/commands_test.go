@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 func TestDispatch(t *testing.T) {
@@ -31,9 +32,8 @@ func TestDispatch(t *testing.T) {
 		{name: "version", args: []string{"version"}, wantOut: "nfdhcpd "},
 		{name: "--version", args: []string{"--version"}, wantOut: "nfdhcpd "},
 		{name: "help", args: []string{"help"}, wantOut: "nfdhcpd eui64 MAC PREFIX"},
-		{name: "-h", args: []string{"-h"}, wantErr: "-config file"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantErr: `unknown command "frobnicate"`},
-		{name: "unknown flag", args: []string{"-x"}, wantStatus: 2, wantErr: "flag provided but not defined: -x"},
+		{name: "unknown flag", args: []string{"-x"}, wantStatus: 2, wantErr: "flag provided but not defined: -x\nUsage:\n  nfdhcpd [-c FILE]"},
 		{name: "stray argument", args: []string{"-d", "extra"}, wantStatus: 2, wantErr: `unexpected argument "extra"`},
 		{name: "missing config", args: []string{"-c", "/nonexistent/nfdhcpd.conf", "-f"}, wantStatus: 1, wantErr: "config: open /nonexistent/nfdhcpd.conf"},
 		{name: "bad config long flags", args: []string{"--config", badConf, "--debug", "--foreground"}, wantStatus: 1, wantErr: `config: [dhcp] lease_lifetime: "abc" is not a number`},
@@ -55,16 +55,52 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+// TestHelp checks that -h, -help and --help print what `nfdhcpd help`
+// prints (the commands, then the daemon's flags), and that every command
+// asked for its help prints it and exits 0.
+func TestHelp(t *testing.T) {
+	var want bytes.Buffer
+	if status := dispatch([]string{"help"}, &want, &bytes.Buffer{}); status != 0 {
+		t.Fatalf("nfdhcpd help: status %d", status)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(want.String(), "nfdhcpd "+c.name) {
+			t.Errorf("nfdhcpd help does not list %s:\n%s", c.name, want.String())
+		}
+	}
+	for _, flag := range []string{"-h", "-help", "--help"} {
+		var stdout, stderr bytes.Buffer
+		if status := dispatch([]string{flag}, &stdout, &stderr); status != 0 {
+			t.Errorf("nfdhcpd %s: status %d, want 0 (stderr %q)", flag, status, stderr.String())
+		}
+		if diff := cmp.Diff(want.String(), stdout.String()); diff != "" {
+			t.Errorf("nfdhcpd %s differs from nfdhcpd help (-want +got):\n%s", flag, diff)
+		}
+	}
+	for _, c := range commands() {
+		for _, flag := range []string{"-h", "--help"} {
+			var stdout, stderr bytes.Buffer
+			status := dispatch([]string{c.name, flag}, &stdout, &stderr)
+			if status != 0 {
+				t.Errorf("nfdhcpd %s %s: status %d, want 0 (stderr %q)", c.name, flag, status, stderr.String())
+			}
+			if out := stdout.String() + stderr.String(); !strings.Contains(out, "nfdhcpd") {
+				t.Errorf("nfdhcpd %s %s printed no help: %q", c.name, flag, out)
+			}
+		}
+	}
+}
+
 func TestParseDaemonFlags(t *testing.T) {
 	tests := []struct {
 		args []string
 		want daemonFlags
 	}{
-		{nil, daemonFlags{config: DefaultConfigPath}},
+		{nil, daemonFlags{config: config.DefaultPath}},
 		{[]string{"-c", "/etc/x.conf", "-d", "-f"}, daemonFlags{config: "/etc/x.conf", debug: true, foreground: true}},
 		{[]string{"--config=/y.conf", "--debug", "--foreground"}, daemonFlags{config: "/y.conf", debug: true, foreground: true}},
-		{[]string{"--version"}, daemonFlags{config: DefaultConfigPath, version: true}},
-		{[]string{"-df"}, daemonFlags{config: DefaultConfigPath, debug: true, foreground: true}},
+		{[]string{"--version"}, daemonFlags{config: config.DefaultPath, version: true}},
+		{[]string{"-df"}, daemonFlags{config: config.DefaultPath, debug: true, foreground: true}},
 		{[]string{"-fdc", "/a.conf"}, daemonFlags{config: "/a.conf", debug: true, foreground: true}},
 		{[]string{"-c/b.conf", "-f"}, daemonFlags{config: "/b.conf", foreground: true}},
 		{[]string{"-dc=/c.conf"}, daemonFlags{config: "/c.conf", debug: true}},
@@ -81,56 +117,5 @@ func TestParseDaemonFlags(t *testing.T) {
 		if diff := cmp.Diff(tt.want, *got, cmp.AllowUnexported(daemonFlags{})); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", tt.args, diff)
 		}
-	}
-}
-
-func TestPIDFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "sub", "nfdhcpd.pid")
-	if err := writePIDFile(path); err != nil {
-		t.Fatalf("writePIDFile: %v", err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(data), strconv.Itoa(os.Getpid())+"\n"; got != want {
-		t.Errorf("pidfile = %q, want %q", got, want)
-	}
-	// Rewriting our own file is fine (a restart reusing the pid).
-	if err := writePIDFile(path); err != nil {
-		t.Errorf("rewriting own pidfile: %v", err)
-	}
-
-	// A live other process (our parent) refuses; a dead one is stale.
-	other := filepath.Join(dir, "other.pid")
-	os.WriteFile(other, []byte(strconv.Itoa(os.Getppid())+"\n"), 0o644)
-	if err := writePIDFile(other); err == nil || !strings.Contains(err.Error(), "already running") {
-		t.Errorf("writePIDFile over a live process's file: error = %v, want already running", err)
-	}
-	if err := removePIDFile(other); err != nil {
-		t.Errorf("removePIDFile of another's file: %v", err)
-	}
-	if _, err := os.Stat(other); err != nil {
-		t.Errorf("removePIDFile removed another process's file: %v", err)
-	}
-	stale := filepath.Join(dir, "stale.pid")
-	os.WriteFile(stale, []byte("2147483646\n"), 0o644)
-	if err := writePIDFile(stale); err != nil {
-		t.Errorf("writePIDFile over a stale file: %v", err)
-	}
-
-	if err := removePIDFile(path); err != nil {
-		t.Fatalf("removePIDFile: %v", err)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("pidfile still there after removePIDFile: %v", err)
-	}
-	if err := removePIDFile(path); err != nil {
-		t.Errorf("removePIDFile of a missing file: %v", err)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 0 {
-		t.Errorf("left-over files: %v", entries)
 	}
 }

@@ -35,13 +35,9 @@ func waitLog(t *testing.T, log *netnstest.SyncBuffer, want ...string) {
 	t.Fatalf("log never contained %q:\n%s", want, log.String())
 }
 
-// TestDaemonLifecycle runs the real binary in a namespace: it serves a
-// queue from the binding table (a bound TAP's packet is dropped, an unbound
-// one's accepted), writes its pidfile, dumps bindings on SIGUSR1, reopens
-// a renumbered queue on SIGHUP, and exits 0 on SIGTERM.
-func TestDaemonLifecycle(t *testing.T) {
-	netnstest.RequireRoot(t)
-	dir := t.TempDir()
+// buildDaemon builds the command into dir and returns the binary's path.
+func buildDaemon(t *testing.T, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "nfdhcpd")
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -50,6 +46,36 @@ func TestDaemonLifecycle(t *testing.T) {
 	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// startDaemon starts bin with args in the namespace ns, its log going to
+// log, and kills it at cleanup. The channel delivers its exit; whoever
+// reads it must send a value back for the cleanup.
+func startDaemon(t *testing.T, log *netnstest.SyncBuffer, ns, bin string, args ...string) (*exec.Cmd, chan error) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	return cmd, exited
+}
+
+// TestDaemonLifecycle runs the real binary in a namespace: it serves a
+// queue from the binding table (a bound TAP's packet is dropped, an unbound
+// one's accepted), writes its pidfile, dumps bindings on SIGUSR1, reopens
+// a renumbered queue on SIGHUP, and exits 0 on SIGTERM.
+func TestDaemonLifecycle(t *testing.T) {
+	netnstest.RequireRoot(t)
+	dir := t.TempDir()
+	bin := buildDaemon(t, dir)
 	suffix := netnstest.RandomHex(4)
 	near, far := "nfd-daemon-near-"+suffix, "nfd-daemon-far-"+suffix
 	for _, ns := range []string{near, far} {
@@ -94,6 +120,7 @@ func TestDaemonLifecycle(t *testing.T) {
 
 	var listener net.PacketConn
 	var conn net.Conn
+	var err error
 	netnstest.InNS(t, near, func() { listener, err = net.ListenPacket("udp4", "192.0.2.1:67") })
 	if err != nil {
 		t.Fatal(err)
@@ -108,17 +135,7 @@ func TestDaemonLifecycle(t *testing.T) {
 	defer conn.Close()
 
 	var log netnstest.SyncBuffer
-	cmd := exec.Command("ip", "netns", "exec", near, bin, "-c", conf, "-d", "-f")
-	cmd.Stderr = &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
+	cmd, exited := startDaemon(t, &log, near, bin, "-c", conf, "-d", "-f")
 	waitLog(t, &log, "ready to serve requests", `msg="queue bound" QUEUE=4401`)
 
 	pid, err := os.ReadFile(pidfile)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/nfdhcpd/nfdhcpd/config"
 )
 
 // daemonFlags are the command line of the daemon itself: the original's
@@ -24,8 +26,8 @@ func newDaemonFlagSet(stderr io.Writer) (*flag.FlagSet, *daemonFlags) {
 	f := &daemonFlags{}
 	fs := flag.NewFlagSet("nfdhcpd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.config, "c", DefaultConfigPath, "configuration `file`")
-	fs.StringVar(&f.config, "config", DefaultConfigPath, "configuration `file` (same as -c)")
+	fs.StringVar(&f.config, "c", config.DefaultPath, "configuration `file`")
+	fs.StringVar(&f.config, "config", config.DefaultPath, "configuration `file` (same as -c)")
 	fs.BoolVar(&f.debug, "d", false, "log at debug level")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (same as -d)")
 	fs.BoolVar(&f.foreground, "f", false, "run in the foreground (always the case; accepted for compatibility)")
@@ -34,12 +36,17 @@ func newDaemonFlagSet(stderr io.Writer) (*flag.FlagSet, *daemonFlags) {
 	return fs, f
 }
 
+// parseDaemonFlags parses the daemon's command line. A bad one gets the
+// help (the commands, then the flags) on stderr after the reason.
 func parseDaemonFlags(args []string, stderr io.Writer) (*daemonFlags, error) {
 	fs, f := newDaemonFlagSet(stderr)
+	// -h and --help are answered by the caller, with the commands too.
+	fs.Usage = func() {}
 	if err := fs.Parse(expandShortFlags(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
+		runHelp(nil, stderr, stderr)
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if fs.NArg() > 0 {

@@ -1,7 +1,9 @@
 // Package bench holds the whole-system performance measurements of the
 // daemon: the responder-level Go benchmarks (handler_bench_test.go), the
 // load driver that compares the daemon with dnsmasq, Kea and a null
-// responder under perfdhcp (cmd/dhcpload, run by `make bench`), the null
-// responder itself (cmd/nullresponder) and the scale measurements of
-// binding files (cmd/scale).
+// responder under its own packet generator or perfdhcp (cmd/dhcpload, run
+// by `make bench`), the null responder itself (cmd/nullresponder), the
+// boot storm of 241 VMs against nfdhcpd and dnsmasq + radvd
+// (cmd/bootstorm) and the scale measurements of binding files
+// (cmd/scale).
 package bench

@@ -1,23 +1,25 @@
 // Command dhcpload is the whole-system load benchmark behind `make bench`.
 //
-// It builds two network namespaces joined by a veth pair (the "hypervisor"
-// side is named like a TAP), then, one server at a time, runs the server in
-// the hypervisor namespace and ISC perfdhcp in the VM namespace as a single
-// client with a fixed MAC, doing DORA exchanges at increasing rates. For
-// each server it finds the highest rate with less than 1% of exchanges
-// lost and reports, at that rate, the DISCOVER→OFFER and REQUEST→ACK
-// delays and the server's CPU seconds per 10,000 exchanges. The servers
-// are nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry,
-// kea-dhcp4 with a reservation, and the null responder: a program that
-// takes the same queue and drops every packet unanswered, the floor the
-// kernel path sets. The null responder runs twice: reading the queue
-// through go-nfqueue as the daemon does, and through a bare netlink socket
-// with batch verdicts, the cheapest userspace can be.
+// It builds a "hypervisor" network namespace and one namespace per client
+// VM (-clients), each joined to it by a veth pair whose hypervisor end is
+// named like a TAP, then, one server at a time, runs the server in the
+// hypervisor namespace and loads every client VM with DORA exchanges from
+// its own MAC at its share of the rate, increasing the rate. The load
+// comes from this program's packet generator (booting clients written
+// straight onto each VM's eth0, batched system calls, no polling) or, with
+// -client perfdhcp, from one ISC perfdhcp per VM. For each server it finds
+// the highest rate with less than 1% of exchanges lost and reports, at
+// that rate, the DISCOVER→OFFER and REQUEST→ACK delays, the server's CPU
+// seconds per 10,000 exchanges and the clients' own. The servers are
+// nfdhcpd behind an NFQUEUE rule, dnsmasq with a static host entry per
+// VM, kea-dhcp4 with a reservation per VM, and the null responder: a
+// program that takes the same queue through the daemon's own reader and
+// drops every packet unanswered, the floor the kernel path sets.
 //
-// It measures hosts of several sizes (-taps): besides the loaded TAP, idle
-// TAPs of other VMs that every server is configured for. Where a rate
-// fails, it counts the replies the VM's kernel dropped because perfdhcp's
-// socket was full, which tells the client's losses from the server's.
+// It measures hosts of several sizes (-taps): besides the loaded TAPs,
+// idle TAPs of other VMs that every server is configured for. Where a
+// rate fails, it counts the replies the clients' sockets had no room for,
+// which tells the client's losses from the server's.
 //
 // It must run as root; it touches nothing outside its own namespaces.
 package main
@@ -40,8 +42,9 @@ import (
 func main() {
 	nfdhcpdBin := flag.String("nfdhcpd", "", "nfdhcpd `binary` to benchmark")
 	nullBin := flag.String("nullresponder", "", "null responder `binary`")
-	rawqueueBin := flag.String("rawqueue", "", "rawqueue prototype `binary` (measured when -servers names \"rawqueue-prototype\")")
-	only := flag.String("servers", "nfdhcpd,null (raw netlink),null (go-nfqueue),dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
+	only := flag.String("servers", "nfdhcpd,"+nullName+",dnsmasq,kea-dhcp4", "comma-separated `servers` to measure")
+	clients := flag.Int("clients", 1, "client `VMs`, each on its own TAP, sharing the load (1 to 8; every host size must have as many TAPs)")
+	clientMode := flag.String("client", clientGenerator, "what loads each client VM: \""+clientGenerator+"\" (this program's packet generator) or \""+clientPerfdhcp+"\" (one perfdhcp per VM; -client perfdhcp -clients 1 is the old rig, which perfdhcp itself limits)")
 	seconds := flag.Int("seconds", 4, "duration of one trial in `seconds`")
 	startRate := flag.Int("start", 1000, "first rate tried, exchanges per second")
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
@@ -53,22 +56,30 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common}
+	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common, Clients: *clients, Client: *clientMode}
+	if *clientMode != clientGenerator && *clientMode != clientPerfdhcp {
+		log.Error("bad -client", "value", *clientMode)
+		os.Exit(2)
+	}
+	if *clients < 1 || *clients > maxClients {
+		log.Error("bad -clients", "value", *clients, "want", fmt.Sprintf("1 to %d", maxClients))
+		os.Exit(2)
+	}
 	for _, f := range strings.Split(*taps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > maxTAPs {
-			log.Error("bad -taps", "value", f, "want", fmt.Sprintf("1 to %d", maxTAPs))
+		if err != nil || n < *clients || n > maxTAPs {
+			log.Error("bad -taps", "value", f, "want", fmt.Sprintf("%d (-clients) to %d", *clients, maxTAPs))
 			os.Exit(2)
 		}
 		cfg.TAPs = append(cfg.TAPs, n)
 	}
-	if err := run(ctx, log, *nfdhcpdBin, *nullBin, *rawqueueBin, strings.Split(*only, ","), cfg); err != nil {
+	if err := run(ctx, log, *nfdhcpdBin, *nullBin, strings.Split(*only, ","), cfg); err != nil {
 		log.Error("benchmark failed", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin string, only []string, cfg searchConfig) error {
+func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) error {
 	if os.Geteuid() != 0 {
 		return errors.New("dhcpload: needs root to create network namespaces")
 	}
@@ -80,7 +91,7 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin
 	began := time.Now()
 	var rows []row
 	for i, taps := range cfg.TAPs {
-		more, err := measureHost(ctx, log, dir, taps, i == 0, nfdhcpdBin, nullBin, rawqueueBin, only, cfg)
+		more, err := measureHost(ctx, log, dir, taps, i == 0, nfdhcpdBin, nullBin, only, cfg)
 		if err != nil {
 			return err
 		}
@@ -93,14 +104,14 @@ func run(ctx context.Context, log *slog.Logger, nfdhcpdBin, nullBin, rawqueueBin
 // measureHost measures the servers, one at a time, on a host of taps TAPs;
 // the null responders, whose work does not depend on the host's size, only
 // when withNull.
-func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, withNull bool, nfdhcpdBin, nullBin, rawqueueBin string, only []string, cfg searchConfig) ([]row, error) {
-	topo, err := newTopology(ctx, taps)
+func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, withNull bool, nfdhcpdBin, nullBin string, only []string, cfg searchConfig) ([]row, error) {
+	topo, err := newTopology(ctx, taps, cfg.Clients, cfg.Client)
 	if err != nil {
 		return nil, err
 	}
 	defer topo.close()
 	var rows []row
-	for _, s := range servers(nfdhcpdBin, nullBin, rawqueueBin) {
+	for _, s := range servers(nfdhcpdBin, nullBin) {
 		if !contains(only, s.name) || s.null && !withNull {
 			continue
 		}
@@ -176,7 +187,7 @@ func retryOnce(log *slog.Logger, run func(rate int) (trial, error)) func(rate in
 		if err != nil || tr.Pass {
 			return tr, err
 		}
-		log.Info("trial failed, retrying once", "rate", rate, "why", tr.Why)
+		log.Info("trial failed, retrying once", "rate", rate, "why", tr.Why, "per_client", tr.Res.ACKs)
 		return run(rate)
 	}
 }
@@ -192,7 +203,7 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 	if err != nil {
 		return tr, err
 	}
-	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, LocalPort: s.localPort})
+	res, out, err := runClients(ctx, topo, perfRun{Rate: rate, Seconds: seconds, LocalPort: s.localPort})
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
 	}
@@ -205,7 +216,7 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 		return tr, err
 	}
 	tr.Res, tr.CPU, tr.Done = res, after-before, res.Request.Received
-	tr.ClientOverflows = overflowsAfter - overflowsBefore
+	tr.ClientOverflows = overflowsAfter - overflowsBefore + res.SocketDrops
 	judge(&tr, seconds)
 	return tr, nil
 }
@@ -228,7 +239,7 @@ func nullTrial(ctx context.Context, topo *topology, s server, dir string, rate, 
 	if err != nil {
 		return tr, err
 	}
-	res, out, err := runPerfdhcp(ctx, topo, perfRun{Rate: rate, Seconds: seconds, DiscoverOnly: true})
+	res, out, err := runClients(ctx, topo, perfRun{Rate: rate, Seconds: seconds, DiscoverOnly: true})
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
 	}

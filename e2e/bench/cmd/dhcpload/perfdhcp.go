@@ -7,6 +7,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // exchangeStats are perfdhcp's figures for one half of the DORA exchange.
@@ -19,6 +22,13 @@ type exchangeStats struct {
 type perfResult struct {
 	Rate              float64 // completed 4-way exchanges per second
 	Discover, Request exchangeStats
+	// ACKs are the ACKs each client received, when several ran.
+	ACKs []int
+	// SocketDrops are replies the generator's packet sockets had no room
+	// for.
+	SocketDrops int
+	// ClientCPU is the CPU seconds the clients used.
+	ClientCPU float64
 }
 
 // perfRun describes one perfdhcp run.
@@ -32,11 +42,86 @@ type perfRun struct {
 	DiscoverOnly bool
 }
 
-// runPerfdhcp runs perfdhcp in the VM namespace as one client with the
-// bound MAC and parses its report.
-func runPerfdhcp(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
-	args := []string{"netns", "exec", t.vm, "perfdhcp", "-4", "-l", "eth0",
-		"-R", "1", "-b", "mac=" + vmMAC,
+// runClients loads every client VM at once, each at its share of r.Rate,
+// with the generator or one perfdhcp each, and adds up their reports.
+func runClients(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
+	// What the load cost the clients: this process's CPU for the
+	// generator, its children's (the perfdhcps, waited for) otherwise.
+	who := unix.RUSAGE_SELF
+	if t.mode == clientPerfdhcp {
+		who = unix.RUSAGE_CHILDREN
+	}
+	before := rusageSeconds(who)
+	res, out, err := runClientsOnce(ctx, t, r)
+	res.ClientCPU = rusageSeconds(who) - before
+	return res, out, err
+}
+
+func rusageSeconds(who int) float64 {
+	var ru unix.Rusage
+	if unix.Getrusage(who, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func runClientsOnce(ctx context.Context, t *topology, r perfRun) (perfResult, string, error) {
+	if t.mode == clientGenerator {
+		return runGenerator(ctx, t, r)
+	}
+	type result struct {
+		res perfResult
+		out string
+		err error
+	}
+	results := make([]result, len(t.clients))
+	var wg sync.WaitGroup
+	for i, c := range t.clients {
+		share := r
+		share.Rate = r.Rate / len(t.clients)
+		if i < r.Rate%len(t.clients) {
+			share.Rate++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, out, err := runPerfdhcp(ctx, c, share)
+			results[i] = result{res, out, err}
+		}()
+	}
+	wg.Wait()
+	var (
+		sum  perfResult
+		outs []string
+	)
+	for i, x := range results {
+		if x.err != nil {
+			return sum, x.out, fmt.Errorf("client %d: %w", i, x.err)
+		}
+		outs = append(outs, x.out)
+		sum.Rate += x.res.Rate
+		sum.Discover = addStats(sum.Discover, x.res.Discover)
+		sum.Request = addStats(sum.Request, x.res.Request)
+		sum.ACKs = append(sum.ACKs, x.res.Request.Received)
+	}
+	return sum, strings.Join(outs, "\n"), nil
+}
+
+// addStats merges two clients' figures: counts add up, the average is
+// weighted by the replies received, the maximum is the larger one.
+func addStats(a, b exchangeStats) exchangeStats {
+	sum := exchangeStats{Sent: a.Sent + b.Sent, Received: a.Received + b.Received, Drops: a.Drops + b.Drops, MaxMS: max(a.MaxMS, b.MaxMS)}
+	if sum.Received > 0 {
+		sum.AvgMS = (a.AvgMS*float64(a.Received) + b.AvgMS*float64(b.Received)) / float64(sum.Received)
+	}
+	return sum
+}
+
+// runPerfdhcp runs perfdhcp in client c's namespace as one client with
+// c's MAC and parses its report.
+func runPerfdhcp(ctx context.Context, c client, r perfRun) (perfResult, string, error) {
+	args := []string{"netns", "exec", c.ns, "perfdhcp", "-4", "-l", "eth0",
+		"-R", "1", "-b", "mac=" + c.mac,
 		"-r", strconv.Itoa(r.Rate), "-p", strconv.Itoa(r.Seconds),
 		// Wait 200 ms for late answers once sending stops, so that
 		// exchanges in flight at the end are not counted as drops.

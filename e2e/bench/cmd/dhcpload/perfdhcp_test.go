@@ -101,3 +101,16 @@ func TestParsePerfdhcpWithoutReport(t *testing.T) {
 		t.Error("parsePerfdhcp accepted output without statistics")
 	}
 }
+
+// TestAddStats checks how the clients' reports add up.
+func TestAddStats(t *testing.T) {
+	a := exchangeStats{Sent: 100, Received: 90, Drops: 10, AvgMS: 1, MaxMS: 5}
+	b := exchangeStats{Sent: 50, Received: 30, Drops: 20, AvgMS: 3, MaxMS: 2}
+	want := exchangeStats{Sent: 150, Received: 120, Drops: 30, AvgMS: 1.5, MaxMS: 5}
+	if diff := cmp.Diff(want, addStats(a, b)); diff != "" {
+		t.Errorf("addStats (-want +got):\n%s", diff)
+	}
+	if got := addStats(exchangeStats{}, exchangeStats{}); got != (exchangeStats{}) {
+		t.Errorf("addStats of nothing = %+v", got)
+	}
+}

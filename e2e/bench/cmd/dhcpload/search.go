@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-// A trial is one perfdhcp run at a fixed rate against one server.
+// A trial is one load run at a fixed rate against one server.
 type trial struct {
 	Rate int
 	Pass bool
@@ -20,7 +20,7 @@ type trial struct {
 	Done int
 	CPU  float64 // server CPU seconds during the run
 	// ClientOverflows is how many replies the VM's kernel dropped because
-	// perfdhcp's socket was full: losses of the client, not the server.
+	// the client's socket was full: losses of the client, not the server.
 	ClientOverflows int
 }
 
@@ -33,15 +33,19 @@ type searchConfig struct {
 	// Common is the rate at which every server's CPU cost is measured
 	// once more; 0 skips it.
 	Common int
-	// TAPs are the host sizes measured: the loaded TAP and idle ones.
+	// TAPs are the host sizes measured: the loaded TAPs and idle ones.
 	TAPs []int
+	// Clients is how many client VMs share the load, Client what runs
+	// in them (clientGenerator or clientPerfdhcp).
+	Clients int
+	Client  string
 }
 
 // maxDropPercent is the share of exchanges, in percent, at which a rate is
 // no longer drop-free.
 const maxDropPercent = 1
 
-// minSendRatio is the share of the asked rate perfdhcp must really send
+// minSendRatio is the share of the asked rate the client must really send
 // for a trial to count: below it the client, not the server, was the
 // limit.
 const minSendRatio = 0.95
@@ -56,7 +60,7 @@ func searchRate(ctx context.Context, log *slog.Logger, run func(rate int) (trial
 		if err != nil {
 			return best, failed, err
 		}
-		log.Info("trial", "rate", rate, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "cpu_s", tr.CPU)
+		log.Info("trial", "rate", rate, "pass", tr.Pass, "why", tr.Why, "done", tr.Done, "per_client", tr.Res.ACKs, "cpu_s", tr.CPU, "client_cpu_s", tr.Res.ClientCPU)
 		if !tr.Pass {
 			failed = tr
 			break
@@ -107,13 +111,13 @@ func judge(tr *trial, seconds int) {
 	sent := tr.Res.Discover.Sent
 	switch {
 	case float64(sent) < minSendRatio*float64(tr.Rate*seconds):
-		tr.Why = fmt.Sprintf("perfdhcp sent only %d of %d DISCOVERs", sent, tr.Rate*seconds)
+		tr.Why = fmt.Sprintf("the client sent only %d of %d DISCOVERs", sent, tr.Rate*seconds)
 	case sent == 0:
 		tr.Why = "nothing sent"
 	case 100*(sent-tr.Done) >= maxDropPercent*sent:
 		tr.Why = fmt.Sprintf("%.2f%% lost", 100*(1-float64(tr.Done)/float64(sent)))
 		if tr.ClientOverflows > 0 {
-			tr.Why += fmt.Sprintf(", %d replies overflowing perfdhcp's socket", tr.ClientOverflows)
+			tr.Why += fmt.Sprintf(", %d replies overflowing the client's socket", tr.ClientOverflows)
 		}
 	default:
 		tr.Pass = true

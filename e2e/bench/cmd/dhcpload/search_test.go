@@ -22,8 +22,8 @@ func TestJudge(t *testing.T) {
 		{"all answered", 1000, 4000, 4000, 0, true, ""},
 		{"just under 1% lost", 1000, 4000, 3961, 0, true, ""},
 		{"1% lost", 1000, 4000, 3960, 0, false, "1.00% lost"},
-		{"lost in the client", 1000, 4000, 3000, 1800, false, "25.00% lost, 1800 replies overflowing perfdhcp's socket"},
-		{"client too slow", 1000, 3799, 3799, 0, false, "perfdhcp sent only 3799 of 4000 DISCOVERs"},
+		{"lost in the client", 1000, 4000, 3000, 1800, false, "25.00% lost, 1800 replies overflowing the client's socket"},
+		{"client too slow", 1000, 3799, 3799, 0, false, "the client sent only 3799 of 4000 DISCOVERs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

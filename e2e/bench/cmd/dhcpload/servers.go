@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,10 @@ type server struct {
 	command func(dir string, t *topology) (args, env []string, err error)
 }
 
+// nullName is the null responder's row: the daemon's own queue reader
+// (responder.Queue) dropping every packet unlooked-at.
+const nullName = "null responder"
+
 // servers returns the servers to compare, in table order.
 //
 // perfdhcp's DHCPv4 client always behaves as a relay: it fills giaddr with
@@ -37,25 +42,13 @@ type server struct {
 // a relay there). dnsmasq and Kea do; nfdhcpd serves only VMs attached to
 // the host and answers the client port 68, so perfdhcp listens on 68 for it
 // (-L 68). Either way one DORA exchange is two requests and two replies.
-func servers(nfdhcpdBin, nullBin, rawqueueBin string) []server {
+func servers(nfdhcpdBin, nullBin string) []server {
 	return []server{
 		{name: "nfdhcpd", queued: true, localPort: 68, command: func(dir string, t *topology) ([]string, []string, error) {
 			return nfdhcpdCommand(nfdhcpdBin, dir, t)
 		}},
-		{name: "null (raw netlink)", queued: true, null: true, command: func(string, *topology) ([]string, []string, error) {
-			return []string{nullBin, "-raw", "-queue", fmt.Sprint(queueNum)}, nil, nil
-		}},
-		{name: "null (go-nfqueue)", queued: true, null: true, command: func(string, *topology) ([]string, []string, error) {
+		{name: nullName, queued: true, null: true, command: func(string, *topology) ([]string, []string, error) {
 			return []string{nullBin, "-queue", fmt.Sprint(queueNum)}, nil, nil
-		}},
-		// A prototype, measured only on request: the daemon's handler
-		// behind the raw queue reader (cmd/rawqueue).
-		{name: "rawqueue-prototype", queued: true, localPort: 68, command: func(dir string, t *topology) ([]string, []string, error) {
-			data, err := writeBindings(dir, t)
-			if err != nil {
-				return nil, nil, err
-			}
-			return []string{rawqueueBin, "-data", data, "-queue", fmt.Sprint(queueNum)}, nil, nil
 		}},
 		{name: "dnsmasq", command: dnsmasqCommand},
 		{name: "kea-dhcp4", command: keaCommand},
@@ -111,13 +104,15 @@ enable_ipv6 = no
 }
 
 // dnsmasqCommand serves every VM of t from a static host entry, on every
-// TAP, with DNS off and no lease file (nfdhcpd keeps no lease database
-// either), and logs only errors.
+// TAP, with DNS off, and logs only errors. It keeps a lease file, as
+// dnsmasq's users run it (libvirt, OpenStack): with --leasefile-ro and no
+// lease script dnsmasq still keeps the leases in memory, so the file is
+// what changes.
 func dnsmasqCommand(dir string, t *topology) ([]string, []string, error) {
 	args := []string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
-		"--interface=" + tapName, "--bind-interfaces",
+		"--bind-interfaces",
 		"--dhcp-range=192.0.2.0,static,255.255.255.0,604800"}
-	for _, name := range t.idleTAPs() {
+	for _, name := range append(t.loadedTAPs(), t.idleTAPs()...) {
 		args = append(args, "--interface="+name)
 	}
 	for _, vm := range t.vms() {
@@ -127,17 +122,19 @@ func dnsmasqCommand(dir string, t *topology) ([]string, []string, error) {
 		"--dhcp-option=option:router,"+hostAddr,
 		"--dhcp-option=option:dns-server,192.0.2.53",
 		"--domain=example.org",
-		"--leasefile-ro", "--no-ping", "--dhcp-authoritative", "--quiet-dhcp",
+		"--dhcp-leasefile="+filepath.Join(dir, "dnsmasq.leases"), "--no-ping", "--dhcp-authoritative", "--quiet-dhcp",
 		"--log-facility="+filepath.Join(dir, "dnsmasq.log"),
 		"--pid-file="+filepath.Join(dir, "dnsmasq.pid"),
 	), nil, nil
 }
 
 // keaCommand serves every VM of t from a reservation, listening on every
-// TAP, with an in-memory lease database and Kea's default threading
-// (single-threaded in Kea 2.2).
+// TAP (the subnet is chosen by the receiving TAP's address for a booting
+// client, by giaddr for perfdhcp's relayed requests), with an in-memory
+// lease database and Kea's default threading (single-threaded in Kea
+// 2.2).
 func keaCommand(dir string, t *topology) ([]string, []string, error) {
-	ifaces, _ := json.Marshal(append([]string{tapName}, t.idleTAPs()...))
+	ifaces, _ := json.Marshal(append(t.loadedTAPs(), t.idleTAPs()...))
 	type reservation struct {
 		HWAddress string `json:"hw-address"`
 		IPAddress string `json:"ip-address"`
@@ -153,12 +150,12 @@ func keaCommand(dir string, t *topology) ([]string, []string, error) {
   "lease-database": {"type": "memfile", "persist": false},
   "valid-lifetime": 604800, "renew-timer": 600, "rebind-timer": 529200,
   "option-data": [{"name": "domain-name-servers", "data": "192.0.2.53"}, {"name": "domain-name", "data": "example.org"}],
-  "subnet4": [{"id": 1, "subnet": "192.0.2.0/%s", "interface": %q,
+  "subnet4": [{"id": 1, "subnet": "192.0.2.0/%s",
     "option-data": [{"name": "routers", "data": %q}],
     "reservations": %s}],
   "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "WARN"}]
 }}
-`, ifaces, prefixLen, tapName, hostAddr, reservations)
+`, ifaces, prefixLen, hostAddr, reservations)
 	path := filepath.Join(dir, "kea-dhcp4.json")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, nil, err
@@ -240,7 +237,8 @@ func (p *process) tail() string {
 
 var errNotReady = errors.New("server not ready")
 
-// waitReady polls until the server answers one DORA exchange, or, for the
+// waitReady polls until the server answers a DORA exchange of every
+// client, or, for the
 // null responder, until the queue is bound.
 func waitReady(ctx context.Context, t *topology, s server, p *process) error {
 	deadline := time.Now().Add(15 * time.Second)
@@ -252,7 +250,9 @@ func waitReady(ctx context.Context, t *topology, s server, p *process) error {
 			if queueBound(t) {
 				return nil
 			}
-		} else if res, _, err := runPerfdhcp(ctx, t, perfRun{Rate: 10, Seconds: 1, LocalPort: s.localPort}); err == nil && res.Request.Received > 0 {
+		} else if res, _, err := runClients(ctx, t, perfRun{Rate: 10 * len(t.clients), Seconds: 1, LocalPort: s.localPort}); err == nil && slices.Min(res.ACKs) > 0 {
+			// Every client has had an exchange: the first trial does
+			// not pay for anyone's first lease or neighbour lookup.
 			return nil
 		}
 		if err := ctx.Err(); err != nil {

@@ -18,7 +18,7 @@ func TestClientLimited(t *testing.T) {
 		want bool
 	}{
 		{"no failing rate found", row{}, true},
-		{"client could not send", failedWith(3000, 3000, 0, "perfdhcp sent only 3000 of 4000 DISCOVERs"), true},
+		{"client could not send", failedWith(3000, 3000, 0, "the client sent only 3000 of 4000 DISCOVERs"), true},
 		{"losses in the client's socket", failedWith(4000, 3000, 950, "25.00% lost"), true},
 		{"losses elsewhere", failedWith(4000, 3000, 100, "25.00% lost"), false},
 	}
@@ -40,14 +40,14 @@ func TestRatioLines(t *testing.T) {
 	}
 	rows := []row{
 		at("nfdhcpd", 1, 6000, 2.4, false),
-		at("null (go-nfqueue)", 1, 18000, 1, true),
+		at(nullName, 1, 18000, 1, true),
 		at("dnsmasq", 1, 5000, 4, false),
 		at("nfdhcpd", 200, 6000, 2.4, false),
 		at("dnsmasq", 200, 2000, 4, false),
 	}
 	want := []string{
 		"1 TAPs: nfdhcpd/dnsmasq drop-free rate = 1.20×, CPU per exchange = 0.50×",
-		"1 TAPs: null (go-nfqueue)/nfdhcpd queue input = 1.50× (goal ≤ 2×)",
+		"1 TAPs: null responder/nfdhcpd queue input = 1.50× (goal ≤ 1.5×)",
 		"200 TAPs: nfdhcpd/dnsmasq drop-free rate = 3.00×, CPU per exchange = 0.20×",
 	}
 	if diff := cmp.Diff(want, ratioLines(rows)); diff != "" {

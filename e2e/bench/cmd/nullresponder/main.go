@@ -1,11 +1,8 @@
 // Command nullresponder opens an NFQUEUE queue exactly as the daemon does
 // and drops every packet without looking at it or answering. It is the
-// floor of the load benchmark: the packet rate the kernel path alone
-// (queueing, netlink copy to userspace, verdict) sustains on this machine,
-// with no DHCP work at all.
-//
-// With -raw it reads the queue without the library (see runRaw), which
-// separates the library's cost from the kernel's.
+// floor of the load benchmark: the packet rate the kernel path and the
+// daemon's own queue reader (batched reads, batched drop verdicts) sustain
+// on this machine, with no DHCP work at all.
 //
 // It prints the number of packets it received when it gets SIGTERM or
 // SIGINT, as "packets N", on standard output.
@@ -27,16 +24,11 @@ import (
 func main() {
 	queue := flag.Uint("queue", 42, "NFQUEUE queue `number` to open")
 	maxLen := flag.Uint("max-queue-len", 1024, "packets the kernel holds for the queue (the daemon's default)")
-	raw := flag.Bool("raw", false, "read the queue without go-nfqueue: one blocking socket, batch verdicts")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	runQueue := run
-	if *raw {
-		runQueue = runRaw
-	}
-	n, err := runQueue(ctx, uint16(*queue), uint32(*maxLen), log)
+	n, err := run(ctx, uint16(*queue), uint32(*maxLen), log)
 	fmt.Printf("packets %d\n", n)
 	if err != nil {
 		log.Error("null responder failed", "error", err)
@@ -46,8 +38,8 @@ func main() {
 
 // run drops every packet of the queue until ctx is done and returns how
 // many it received. It reads the queue through the daemon's own
-// responder.Queue (go-nfqueue, the same socket options, the same batched
-// drop verdicts), so that the only difference from the daemon is the DHCP
+// responder.Queue (the same setup, the same batched reads and drop
+// verdicts), so that the only difference from the daemon is the DHCP
 // work.
 func run(ctx context.Context, num uint16, maxLen uint32, log *slog.Logger) (uint64, error) {
 	q, err := responder.OpenQueue(num, log, responder.WithMaxQueueLen(maxLen))

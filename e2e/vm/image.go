@@ -80,6 +80,13 @@ func Build(cacheDir string, opts BuildOptions) (*Image, error) {
 		return nil, fmt.Errorf("vm: cache directory: %w", err)
 	}
 	pkg, err := kernelPackage(cacheDir)
+	if err != nil && opts.UpdateLists {
+		// A fresh machine (a CI container) may have no package lists yet.
+		if out, uerr := exec.Command("apt-get", "update", "-qq").CombinedOutput(); uerr != nil {
+			return nil, fmt.Errorf("vm: apt-get update: %v: %s", uerr, out)
+		}
+		pkg, err = kernelPackage(cacheDir)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -248,14 +248,15 @@ func wantFields(t *testing.T, name string, got, want map[string]string) {
 	}
 }
 
-// capture runs tcpdump on every interface of ns (including TAPs created
-// after it starts) with filter, until the test ends.
+// A capture is tcpdump's decoded output.
 type capture struct {
 	out, errOut netnstest.SyncBuffer
 	cancel      context.CancelFunc
 	cmd         *exec.Cmd
 }
 
+// startCapture runs tcpdump on every interface of ns (including TAPs
+// created after it starts) with filter, until the test ends.
 func startCapture(t *testing.T, ns *Netns, filter string) *capture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

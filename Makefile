@@ -9,6 +9,8 @@
 #                IPv6 address from the Router Advertisement (SLAAC) and the
 #                DNS servers with dhclient -6 -S (root; installs the few
 #                Debian packages it needs first)
+#   make demo-vm the same with a real QEMU guest on a TAP bound by the
+#                Ganeti hook (root; the guest is cached in bin/vm-cache)
 #   make bench   Go benchmarks of the hot paths and of the routing module,
 #                then the load comparison with dnsmasq, Kea and the null
 #                responder, the boot storm against dnsmasq + radvd and the
@@ -32,25 +34,34 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v '^$(MODULE)/e2e$$')
 SMOKE_FUZZTIME ?= 3000x
 FUZZTIME  ?= 60s
 E2E_TIMEOUT ?= 15m
+# The real-VM tests' guest (kernel and initramfs), built once.
+VM_CACHE  := $(abspath bin/vm-cache)
 # Per test binary: a hung test fails well before CI's limit.
 UNIT_TIMEOUT ?= 5m
 
 # command:Debian package(s) pairs the tests and the demo run; a comma joins
 # packages installed together (-race needs the C library headers as well as
-# gcc, which --no-install-recommends would leave out).
+# gcc, which --no-install-recommends would leave out). An absolute path
+# stands for a package without a command (the iPXE ROM of the real-VM
+# tests).
 TEST_TOOLS := udhcpc:udhcpc radvd:radvd dhclient:isc-dhcp-client dhcpcd:dhcpcd-base \
 	rdisc6:ndisc6 ndisc6:ndisc6 tcpdump:tcpdump iptables:iptables nft:nftables \
 	arptables:arptables ip:iproute2 perfdhcp:kea-admin dnsmasq:dnsmasq-base gcc:gcc,libc6-dev \
 	systemd-analyze:systemd sysctl:procps shellcheck:shellcheck dpkg-deb:dpkg chroot:coreutils \
 	named:bind9 tsig-keygen:bind9 dig:bind9-dnsutils nsupdate:bind9-dnsutils \
 	unshare:util-linux nsenter:util-linux systemd-cat:systemd journalctl:systemd \
-	bird:bird2 birdc:bird2
+	bird:bird2 birdc:bird2 \
+	qemu-system-x86_64:qemu-system-x86 /usr/lib/ipxe/qemu/efi-virtio.rom:ipxe-qemu busybox:busybox-static \
+	xz:xz-utils ldd:libc-bin
 
 # The demo's commands: the namespaces, the capture rules, the VM's DHCPv4
 # and DHCPv6 clients.
 DEMO_TOOLS := ip:iproute2 iptables:iptables ip6tables:iptables udhcpc:udhcpc dhclient:isc-dhcp-client
+# demo-vm's: those, and what builds and runs the guest.
+DEMO_VM_TOOLS := $(DEMO_TOOLS) qemu-system-x86_64:qemu-system-x86 busybox:busybox-static \
+	dpkg-deb:dpkg ldd:libc-bin xz:xz-utils
 
-.PHONY: all build test deps demo-deps vet unit race e2e e2e-race fuzz-smoke fuzz bench demo deb clean
+.PHONY: all build test deps demo-deps demo-vm-deps vet unit race e2e e2e-race fuzz-smoke fuzz bench demo demo-vm deb clean
 
 all: build
 
@@ -66,7 +77,9 @@ test: deps vet unit race e2e e2e-race fuzz-smoke
 define install_missing
 	@missing=""; \
 	for pair in $(1); do \
-		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+		tool="$${pair%%:*}"; \
+		if [[ "$$tool" == /* ]]; then [ -e "$$tool" ]; else command -v "$$tool" >/dev/null 2>&1; fi \
+			|| missing="$$missing $${pair#*:}"; \
 		missing="$${missing//,/ }"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -80,6 +93,9 @@ deps:
 
 demo-deps:
 	$(call install_missing,$(DEMO_TOOLS))
+
+demo-vm-deps:
+	$(call install_missing,$(DEMO_VM_TOOLS))
 
 vet:
 	$(GO) vet ./...
@@ -95,7 +111,7 @@ race:
 # e2e runs the real binary against real clients; it needs root (under
 # CI=true a missing prerequisite fails instead of skipping).
 e2e: build
-	NFDHCPD_BIN=$(abspath $(BIN)) $(GO) test ./e2e -count=1 -v -timeout $(E2E_TIMEOUT)
+	NFDHCPD_BIN=$(abspath $(BIN)) NFDHCPD_VM_CACHE=$(VM_CACHE) $(GO) test ./e2e -count=1 -v -timeout $(E2E_TIMEOUT)
 
 # e2e-race runs the end-to-end suite again, the tests and the daemon under
 # test both built with -race: the daemon's races show only under real
@@ -103,7 +119,7 @@ e2e: build
 RACE_BIN := bin/nfdhcpd-race
 e2e-race:
 	CGO_ENABLED=1 $(GO) build -race -o $(RACE_BIN) ./cmd/nfdhcpd
-	NFDHCPD_BIN=$(abspath $(RACE_BIN)) NFDHCPD_E2E_RACE=1 CGO_ENABLED=1 \
+	NFDHCPD_BIN=$(abspath $(RACE_BIN)) NFDHCPD_E2E_RACE=1 NFDHCPD_VM_CACHE=$(VM_CACHE) CGO_ENABLED=1 \
 		$(GO) test -race ./e2e -count=1 -v -timeout $(E2E_TIMEOUT)
 
 # fuzz-smoke runs every fuzz target for SMOKE_FUZZTIME, one worker each, so
@@ -131,6 +147,9 @@ bench:
 
 demo: demo-deps build
 	e2e/demo.sh $(abspath $(BIN))
+
+demo-vm: demo-vm-deps build
+	GO=$(GO) e2e/demo-vm.sh $(abspath $(BIN)) $(VM_CACHE)
 
 # DEB_VERSION must start with a digit; by default 0.1.0 plus the date and
 # hash of the last commit.

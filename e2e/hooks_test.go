@@ -150,11 +150,25 @@ func TestGanetiHooks(t *testing.T) {
 		args       []string
 		want       map[string]string // binding values; nil: no binding file
 		wantMaster string            // the TAP's bridge after ifup
+		wantMAC    string            // the TAP's MAC after ifup ("unchanged"; "": not checked)
 	}{
 		{
 			name: "routed",
 			vars: withNIC(map[string]string{"INTERFACE": "tap0", "MODE": "routed", "LINK": "100"}),
 			want: with(map[string]string{"TABLE": "100"}),
+		},
+		{
+			name:    "routed, fixed TAP MAC",
+			vars:    withNIC(map[string]string{"INTERFACE": "tap0", "MODE": "routed", "LINK": "100", "NFDHCPD_TAP_MAC": "fe:ff:ff:ff:ff:ff"}),
+			want:    with(map[string]string{"TABLE": "100"}),
+			wantMAC: "fe:ff:ff:ff:ff:ff",
+		},
+		{
+			name:       "bridged, fixed TAP MAC ignored",
+			vars:       withNIC(map[string]string{"INTERFACE": "tap0", "MODE": "bridged", "LINK": "br0", "NFDHCPD_TAP_MAC": "fe:ff:ff:ff:ff:ff"}),
+			want:       with(map[string]string{"INDEV": "br0"}),
+			wantMaster: "br0",
+			wantMAC:    "unchanged",
 		},
 		{
 			name:       "bridged",
@@ -192,6 +206,7 @@ func TestGanetiHooks(t *testing.T) {
 			s := newHookSetup(t)
 			hv := newNetns(t, "hook")
 			hv.Run(t, "ip", "tuntap", "add", "tap0", "mode", "tap")
+			tapMAC := linkMAC(t, hv, "tap0").String()
 			hv.Run(t, "ip", "link", "add", "br0", "type", "bridge")
 			// A stale binding of an earlier VM on the same TAP name must not
 			// survive the new VM's ifup.
@@ -211,6 +226,12 @@ func TestGanetiHooks(t *testing.T) {
 			raw := strings.TrimSpace(hv.Run(t, "cat", "/sys/class/net/tap0/flags"))
 			if _, err := fmt.Sscanf(raw, "0x%x", &flags); err != nil || flags&1 == 0 {
 				t.Errorf("tap0 is not up after ifup (flags %s)", raw)
+			}
+			switch got := linkMAC(t, hv, "tap0").String(); {
+			case tt.wantMAC == "unchanged" && got != tapMAC:
+				t.Errorf("tap0 MAC changed from %s to %s, want it left alone", tapMAC, got)
+			case tt.wantMAC != "" && tt.wantMAC != "unchanged" && got != tt.wantMAC:
+				t.Errorf("tap0 MAC = %s, want %s", got, tt.wantMAC)
 			}
 			master, _ := hv.Try("readlink", "/sys/class/net/tap0/master")
 			if got := filepath.Base(strings.TrimSpace(master)); tt.wantMaster != "" && got != tt.wantMaster {

@@ -98,6 +98,13 @@ func newRoutedTopology(t *testing.T) *routedTopology { return newRoutedTopologyN
 // starting with prefix, so that each issue's tests own theirs.
 func newRoutedTopologyNamed(t *testing.T, prefix string) *routedTopology {
 	t.Helper()
+	return newRoutedTopologyAs(t, "rt")
+}
+
+// newRoutedTopologyAs is newRoutedTopology with its namespaces named
+// after prefix, so that each issue's tests keep to their own names.
+func newRoutedTopologyAs(t *testing.T, prefix string) *routedTopology {
+	t.Helper()
 	requirePrereqs(t, "rdisc6", "nft")
 	if pingCommand() == nil {
 		netnstest.MissingPrerequisite(t, "need ping or busybox")

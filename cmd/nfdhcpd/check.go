@@ -1,22 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/config"
-	"github.com/nfdhcpd/nfdhcpd/profile"
-	"github.com/nfdhcpd/nfdhcpd/routing"
 )
 
 // runCheck implements `nfdhcpd check [-c FILE] [BINDING...]`: a linter for
@@ -41,9 +32,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 	// Warnings about the configuration (unknown keys) are shown but do not
 	// fail the check: the daemon starts with them too.
-	warnings := &warningCollector{}
-	cfg, err := config.Load(*configPath, slog.New(warnings))
-	for _, w := range warnings.lines {
+	cfg, warnings, err := config.LoadWarnings(*configPath)
+	for _, w := range warnings {
 		fmt.Fprintf(stdout, "%s: warning: %s\n", *configPath, w)
 	}
 	if err != nil {
@@ -51,13 +41,13 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return errors.New("check: the configuration is invalid")
 	}
 
-	if w := birdWarning(cfg.Routing); w != "" {
+	if w := config.BIRDWarning(cfg.Routing); w != "" {
 		fmt.Fprintf(stdout, "%s: warning: %s\n", *configPath, w)
 	}
 
 	files := flags.Args()
 	if len(files) == 0 {
-		if files, err = bindingFiles(cfg.General.DataPath); err != nil {
+		if files, err = config.BindingFiles(cfg.General.DataPath); err != nil {
 			fmt.Fprintf(stdout, "%v\n", err)
 			return errors.New("check: the data directory cannot be read")
 		}
@@ -78,7 +68,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 			problems++
 			continue
 		}
-		if w := profileWarning(&b, cfg); w != "" {
+		if w := config.ProfileWarning(&b, cfg); w != "" {
 			fmt.Fprintf(stdout, "%s: warning: %s\n", path, w)
 		}
 	}
@@ -89,79 +79,4 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s: ok, %d binding files ok\n", *configPath, len(files))
 	}
 	return nil
-}
-
-// birdWarning says why VMs will not be announced when the routing module
-// leaves them to BIRD and no BIRD answers on its control socket
-// ([routing] bird_socket, else BIRD's usual paths); "" when all is well.
-func birdWarning(rc config.Routing) string {
-	if !rc.Enable || rc.Announce != "bgp" {
-		return ""
-	}
-	paths := routing.DefaultBIRDSockets
-	if rc.BIRDSocket != "" {
-		paths = []string{rc.BIRDSocket}
-	}
-	if _, err := routing.ProbeBIRD(paths, time.Second); err != nil {
-		return fmt.Sprintf("[routing] announce = bgp but BIRD is not running here, so no VM route is announced: %v", err)
-	}
-	return ""
-}
-
-// bindingFiles returns the paths of the binding files in dir, sorted,
-// leaving out what the daemon ignores too (temporary and hidden files) and
-// subdirectories.
-func bindingFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("config: [general] datapath: %w", err)
-	}
-	var paths []string
-	for _, e := range entries {
-		if e.IsDir() || binding.Ignored(e.Name()) {
-			continue
-		}
-		paths = append(paths, filepath.Join(dir, e.Name()))
-	}
-	slices.Sort(paths)
-	return paths, nil
-}
-
-// A warningCollector is a slog.Handler that keeps the messages of warnings
-// and above, with their attributes, as text lines.
-type warningCollector struct {
-	lines []string
-}
-
-func (w *warningCollector) Enabled(_ context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn
-}
-
-func (w *warningCollector) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	w.lines = append(w.lines, b.String())
-	return nil
-}
-
-func (w *warningCollector) WithAttrs([]slog.Attr) slog.Handler { return w }
-func (w *warningCollector) WithGroup(string) slog.Handler      { return w }
-
-// profileWarning says why a valid binding's profile cannot work with the
-// configuration, or "": an IPV6_MODE that needs DHCPv6 on a host whose
-// DHCPv6 queue is closed.
-func profileWarning(b *binding.Binding, cfg *config.Config) string {
-	if !b.Profile.Has(profile.KeyIPv6Mode) || !b.HasIPv6() {
-		return ""
-	}
-	switch m := b.Profile.IPv6Mode; {
-	case m != profile.ModeDHCPv6 && m != profile.ModeSLAACDHCPv6:
-	case !cfg.IPv6.Enable || cfg.IPv6.DHCPv6Queue == config.NoQueue:
-		return fmt.Sprintf("IPV6_MODE=%s, but IPv6 is off or [ipv6] dhcpv6_queue is empty: the VM gets no DHCPv6 answer", m)
-	}
-	return ""
 }

@@ -83,7 +83,7 @@ func tapPatterns(list string) ([]string, error) {
 // writeRouterRoutes prints, for every valid binding file of dir, the
 // routes the router needs on dev to reach its prefixes (docs/routing.md).
 func writeRouterRoutes(w io.Writer, dir, dev string) error {
-	files, err := bindingFiles(dir)
+	files, err := config.BindingFiles(dir)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // manual lists the documents the README must link to.
-var manual = []string{"bindings.md", "routing.md", "operations.md", "performance.md", "hardening.md", "testing.md"}
+var manual = []string{"bindings.md", "routing.md", "bridge-guard.md", "operations.md", "performance.md", "hardening.md", "testing.md"}
 
 func TestManualLinks(t *testing.T) {
 	for _, p := range checkManual("..", manual) {

@@ -212,7 +212,8 @@ func (k *Netlink) routes(names map[int]string) ([]Route, error) {
 			if !ok || len(r.MultiPath) > 0 {
 				continue
 			}
-			out = append(out, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table})
+			out = append(out, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table,
+				OnLink: r.Flags&unix.RTNH_F_ONLINK != 0})
 		}
 	}
 	return out, nil
@@ -305,6 +306,9 @@ func (k *Netlink) applyRoute(action Action, r Route) error {
 	nr := &netlink.Route{LinkIndex: index, Dst: ipNet(r.Dst), Table: r.Table, Protocol: Protocol}
 	if r.Via.IsValid() {
 		nr.Gw = r.Via.AsSlice()
+		if r.OnLink {
+			nr.Flags = unix.RTNH_F_ONLINK
+		}
 	} else if r.Dst.Addr().Is4() {
 		nr.Scope = netlink.SCOPE_LINK
 	}

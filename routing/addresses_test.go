@@ -223,7 +223,13 @@ func TestDesiredAddressesBGP(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Join(got.Lines(), "\n")
-	for _, want := range []string{"route 192.0.2.11/32 dev tap1 table 500", "route 2001:db8:1::11/128 dev tap1 table 500", "route 2001:db8:100::/56 via"} {
+	for _, want := range []string{
+		"route 192.0.2.11/32 dev tap1 table 500", "route 2001:db8:1::11/128 dev tap1 table 500",
+		// Next hops BIRD can learn: onlink, or the VM's EUI-64 link-local address.
+		"route 198.51.100.16/28 via 192.0.2.10 dev tap1 table 500 onlink",
+		"route 2001:db8:100::/56 via fe80::5054:ff:fe00:1 dev tap1 table 500",
+		"route 2001:db8:200::/64 via fe80::5054:ff:fe00:1 dev tap1 table 500",
+	} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("no %q in:\n%s", want, lines)
 		}

@@ -144,7 +144,7 @@ func rtnlResult(op Op, err error) error {
 	if _, rule := op.Entry.(Rule); rule && op.Action == Add && errors.Is(err, unix.EEXIST) {
 		return nil
 	}
-	return fmt.Errorf("routing: %s: %w", op, err)
+	return err // the reconciler names the op
 }
 
 // rtnlRequest builds op's request with an acknowledgement asked for; nil

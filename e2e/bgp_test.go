@@ -26,6 +26,10 @@ const (
 	bgpInternet   = "198.51.100.65"
 	bgpInternet6  = "2001:db8:ff::65"
 	bgpVMTable    = "500"
+	// The pools the VMs' routed, delegated and own prefixes come from,
+	// with the lengths a binding may use (issue 13).
+	bgpPools4 = "198.51.100.128/25{26,32}"
+	bgpPools6 = "2001:db8:100::/40{48,64}, 2001:db8:2::/48{56,64}"
 )
 
 // bgpLink returns the router's and host i's ends of the host's links:
@@ -90,7 +94,7 @@ func newBGPTopology(t *testing.T) *bgpTopology {
 	bt.routerDaemon = startDaemon(t, bt.router, conf)
 	bt.routerBIRD = startBIRD(t, bt.router, "router", renderBIRD(t, "router.conf", map[string]string{
 		"ROUTER_ID": rtGateway, "ROUTER_AS": bgpRouterAS, "HOSTS4": bgpHostsRange, "HOSTS6": bgpHosts6,
-		"SUBNET4": rtSubnet, "SUBNET6": rtSubnet6,
+		"SUBNET4": rtSubnet, "SUBNET6": rtSubnet6, "POOLS4": bgpPools4, "POOLS6": bgpPools6,
 	}))
 
 	for i := range bt.hosts {
@@ -111,7 +115,7 @@ func newBGPTopology(t *testing.T) *bgpTopology {
 		h.BIRD = startBIRD(t, ns, link, renderBIRD(t, "vmhost.conf", map[string]string{
 			"ROUTER_ID": h4, "HOST_AS": fmt.Sprint(65001 + i), "ROUTER_AS": bgpRouterAS,
 			"ROUTER4": r4, "ROUTER6": r6, "UPLINK": "eth1", "SUBNET4": rtSubnet, "SUBNET6": rtSubnet6,
-			"VM_TABLE": bgpVMTable,
+			"VM_TABLE": bgpVMTable, "POOLS4": bgpPools4, "POOLS6": bgpPools6,
 		}))
 		conf.set("routing", "bird_socket", h.BIRD.Socket)
 		h.Daemon = startDaemon(t, ns, conf)
@@ -330,6 +334,10 @@ func TestBGPFabric(t *testing.T) {
 		*vm1 = moved
 	})
 
+	t.Run("prefixes over BGP, before and after a move", func(t *testing.T) {
+		bgpPrefixes(t, bt)
+	})
+
 	t.Run("scale: 1,000 bindings on one host", func(t *testing.T) {
 		if os.Getenv(raceEnv) != "" {
 			t.Skip("scale figure: the race detector's overhead would only blur it")
@@ -407,4 +415,92 @@ func bgpScale(t *testing.T, bt *bgpTopology, host *bgpHost) {
 	}
 	t.Logf("scale: %d bindings (%d IPv4 + %d IPv6 host routes): files written in %v, all routes in the host's VM table after %v, at the router after %v",
 		bgpScaleBindings, want4, want6, written.Round(time.Millisecond), inKernel.Round(time.Millisecond), atRouter.Round(time.Millisecond))
+}
+
+// bgpPrefixes: a VM with a routed /28, a delegated /56 (a network behind
+// the VM numbered from it) and a /64 of its own is reached on each from
+// the internet host through the routes BIRD announced; after a move to
+// the other host, again within a second. A prefix outside the pools stays
+// on its host.
+func bgpPrefixes(t *testing.T, bt *bgpTopology) {
+	h1, h2 := bt.hosts[0], bt.hosts[1]
+	vm := newRoutedVM(t, "tap5", "52:54:00:00:05:01", "192.0.2.25")
+	vm.NS = newNetns(t, "bgp-vm")
+	noDAD(t, vm.NS) // a migrated guest keeps its addresses, it does not redo DAD
+	const (
+		routed4, inRouted4 = "198.51.100.144/28", "198.51.100.145"
+		deleg6, inDeleg6   = "2001:db8:100::/56", "2001:db8:100:1::2"
+		prefix6, inPrefix6 = "2001:db8:2:1::/64", "2001:db8:2:1::1"
+		outside4           = "198.51.100.96/28" // not in bgpPools4
+	)
+	file := vm.bindingFile() + bindingFile("ROUTED4", routed4+", "+outside4, "DELEGATED6", deleg6, "PREFIX6", prefix6)
+	configure := func() {
+		vm.NS.Run(t, "ip", "addr", "replace", vm.IP+"/24", "dev", "eth0")
+		vm.NS.Run(t, "ip", "-6", "addr", "replace", vm.EUI64+"/64", "dev", "eth0", "nodad")
+		vm.NS.Run(t, "ip", "-6", "addr", "replace", inPrefix6+"/64", "dev", "eth0", "nodad")
+		vm.NS.Run(t, "ip", "route", "replace", "default", "via", rtGateway)
+		vm.NS.Run(t, "ip", "-6", "route", "replace", "default", "via", "fe80::fcff:ffff:feff:ffff", "dev", "eth0")
+	}
+	attachVM(t, &h1.routedHost, vm)
+	configure()
+	// The routed /28 on the VM's loopback; the delegated /56 numbers a
+	// network behind the VM, as a DHCPv6-PD client would.
+	vm.NS.Run(t, "ip", "addr", "add", inRouted4+"/32", "dev", "lo")
+	behind := newNetns(t, "bgp-behind")
+	noDAD(t, behind)
+	vm.NS.Run(t, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+	vm.NS.Run(t, "ip", "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", behind.Name)
+	vm.NS.Run(t, "ip", "-6", "addr", "add", "2001:db8:100:1::1/64", "dev", "lan0", "nodad")
+	vm.NS.Run(t, "ip", "link", "set", "lan0", "up")
+	behind.Run(t, "ip", "-6", "addr", "add", inDeleg6+"/64", "dev", "eth0", "nodad")
+	behind.Run(t, "ip", "link", "set", "eth0", "up")
+	behind.Run(t, "ip", "-6", "route", "add", "default", "via", "2001:db8:100:1::1")
+
+	every := []string{vm.IP, inRouted4, vm.EUI64, inDeleg6, inPrefix6}
+	routedBy := func(h *bgpHost) bool {
+		for _, p := range []string{routed4, deleg6, prefix6} {
+			family := "-4"
+			if strings.Contains(p, ":") {
+				family = "-6"
+			}
+			out, _ := bt.router.Try("ip", family, "route", "show", p, "proto", "bird")
+			if !strings.Contains(out, "dev "+h.BIRD.name+" ") {
+				return false
+			}
+		}
+		return true
+	}
+	h1.Daemon.WriteBinding(t, vm.Tap, file)
+	waitUntil(t, 5*time.Second, "the router's BGP routes to the VM's prefixes through host 1", func() bool { return routedBy(h1) })
+	reachableAll(t, "internet host", bt.internet, time.Now().Add(5*time.Second), every...)
+	reachableAll(t, "behind the VM", behind, time.Now().Add(3*time.Second), bgpInternet6, rtGateway6)
+	if out := h1.NS.Run(t, "ip", "route", "show", "table", bgpVMTable, outside4); !strings.Contains(out, "via "+vm.IP) {
+		t.Errorf("the host has no route to %s, outside the pools:\n%s", outside4, out)
+	}
+	if out := bt.router.Run(t, "ip", "route", "show", outside4); strings.TrimSpace(out) != "" {
+		t.Errorf("a prefix outside the pools reached the router:\n%s", out)
+	}
+
+	// The move: ifdown on host 1, ifup on host 2, the guest untouched but
+	// for its new NIC.
+	h1.Daemon.RemoveBinding(t, vm.Tap)
+	h1.NS.Run(t, "ip", "link", "del", vm.Tap)
+	vm.Tap = "tap6"
+	attachVM(t, &h2.routedHost, vm)
+	configure()
+	start := time.Now()
+	h2.Daemon.WriteBinding(t, vm.Tap, file)
+	followed, ok := elapsedUntil(start, time.Second, func() bool { return routedBy(h2) })
+	if !ok {
+		t.Errorf("the router's routes to the moved VM's prefixes do not lead to host 2 within 1s")
+	}
+	reachableAll(t, "internet host after the move", bt.internet, start.Add(time.Second), every...)
+	t.Logf("migration with prefixes: the router's prefix routes followed in %v, the internet host reached all %d addresses at %v",
+		followed.Round(time.Millisecond), len(every), time.Since(start).Round(time.Millisecond))
+	// Leave the scale case the subnet to itself.
+	h2.Daemon.RemoveBinding(t, vm.Tap)
+	waitUntil(t, 5*time.Second, "the prefixes withdrawn", func() bool {
+		out, _ := bt.router.Try("ip", "route", "show", routed4)
+		return strings.TrimSpace(out) == ""
+	})
 }

@@ -12,9 +12,14 @@ import (
 // uplink (proxy ARP follows the route; IPv6 gets a proxy NDP entry each),
 // a route via the VM for every routed and delegated prefix, and the
 // PREFIX6 routed whole to the TAP. A binding without them adds nothing.
+// The IPv4 routes via the VM are onlink (the TAP has no address): BIRD
+// learns a gateway route from the kernel only when the gateway lies in a
+// network of the interface, is link-local, or is marked onlink, and
+// ignores the others ("strange next-hop"), so they would never be
+// announced (announce = bgp). IPv6 see prefixHop6.
 // Empty up and up6 leave out the proxy entries and announcements (announce
 // = bgp, where a routing daemon exports the routes).
-func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 string) {
+func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 string, bgp bool) {
 	a := &b.Addresses
 	if a.IsZero() {
 		return
@@ -35,7 +40,7 @@ func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 s
 		}
 	}
 	for _, p := range a.Routed4 {
-		s.Routes = append(s.Routes, Route{Dst: p, Via: b.IP, Dev: tap, Table: table})
+		s.Routes = append(s.Routes, Route{Dst: p, Via: b.IP, Dev: tap, Table: table, OnLink: true})
 	}
 
 	v6 := len(a.IPs6) > 0 || len(a.Routed6) > 0 || len(a.Delegated6) > 0 || a.Prefix6.IsValid()
@@ -54,11 +59,8 @@ func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 s
 			s.Announce = append(s.Announce, Announcement{Addr: ip, Dev: up6, Route: route})
 		}
 	}
-	if hop := b.NextHop6(); hop.IsValid() {
-		for _, p := range a.Routed6 {
-			s.Routes = append(s.Routes, Route{Dst: p, Via: hop, Dev: tap, Table: table})
-		}
-		for _, p := range a.Delegated6 {
+	if hop := prefixHop6(b, bgp); hop.IsValid() {
+		for _, p := range append(slices.Clone(a.Routed6), a.Delegated6...) {
 			s.Routes = append(s.Routes, Route{Dst: p, Via: hop, Dev: tap, Table: table})
 		}
 	}
@@ -68,6 +70,26 @@ func perBindingAddresses(s *State, b *binding.Binding, table int, tap, up, up6 s
 		s.Routes = append(s.Routes, Route{Dst: a.Prefix6, Dev: tap, Table: table})
 	}
 }
+
+// prefixHop6 returns the next hop of b's ROUTED6 and DELEGATED6 routes:
+// the VM's global address (NextHop6), or with announce = bgp its
+// link-local address formed from its MAC (modified EUI-64, what a guest
+// forms unless told otherwise). BIRD learns a route via a link-local
+// gateway; via a global one it needs onlink, which Linux refuses for
+// IPv6 when the main table routes the gateway through another device
+// (the uplink's route to subnet6, ip6_route_check_nh_onlink).
+func prefixHop6(b *binding.Binding, bgp bool) netip.Addr {
+	if !bgp {
+		return b.NextHop6()
+	}
+	ll, err := binding.EUI64(b.MAC, linkLocal64)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ll
+}
+
+var linkLocal64 = netip.MustParsePrefix("fe80::/64")
 
 // antispoofOf returns the antispoof rules of a binding: one per family,
 // matching a single address as before issue 13, or a set of the TAP's

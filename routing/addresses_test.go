@@ -42,7 +42,7 @@ func TestDesiredAddresses(t *testing.T) {
 	want := []string{
 		"route 192.0.2.10/32 dev tap1 table 500",
 		"route 192.0.2.11/32 dev tap1 table 500",
-		"route 198.51.100.16/28 via 192.0.2.10 dev tap1 table 500",
+		"route 198.51.100.16/28 via 192.0.2.10 dev tap1 table 500 onlink",
 		"route 198.51.100.7/32 dev tap1 table 500",
 		"route 2001:db8:100::/56 via 2001:db8:1:0:5054:ff:fe00:1 dev tap1 table 500",
 		"route 2001:db8:1:0:5054:ff:fe00:1/128 dev tap1 table 500",
@@ -107,7 +107,7 @@ func TestAddressesLifecycle(t *testing.T) {
 		"route add 198.51.100.7/32 dev tap1 table 500",
 		"route add 2001:db8:1::11/128 dev tap1 table 500",
 		"route add 2001:db8:2:1::/64 dev tap1 table 500",
-		"route add 198.51.100.16/28 via 192.0.2.10 dev tap1 table 500",
+		"route add 198.51.100.16/28 via 192.0.2.10 dev tap1 table 500 onlink",
 		"route add 2001:db8:100::/56 via 2001:db8:1:0:5054:ff:fe00:1 dev tap1 table 500",
 		"route add 2001:db8:200::/64 via 2001:db8:1:0:5054:ff:fe00:1 dev tap1 table 500",
 		"neigh add proxy 2001:db8:1::11 dev eth1",
@@ -181,7 +181,7 @@ func TestNetlinkAddresses(t *testing.T) {
 		t.Errorf("kernel after the first sync (-want +got):\n%s", diff)
 	}
 	mustContain(t, "ip route show table 500", n.ip(t, "route show table 500"),
-		"198.51.100.16/28 via 192.0.2.10 dev tap1 proto 157",
+		"198.51.100.16/28 via 192.0.2.10 dev tap1 proto 157 onlink",
 		"198.51.100.7 dev tap1 proto 157 scope link")
 	mustContain(t, "ip -6 route show table 500", n.ip(t, "-6 route show table 500"),
 		"2001:db8:100::/56 via 2001:db8:1:0:5054:ff:fe00:1 dev tap1 proto 157",
@@ -223,7 +223,13 @@ func TestDesiredAddressesBGP(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Join(got.Lines(), "\n")
-	for _, want := range []string{"route 192.0.2.11/32 dev tap1 table 500", "route 2001:db8:1::11/128 dev tap1 table 500", "route 2001:db8:100::/56 via"} {
+	for _, want := range []string{
+		"route 192.0.2.11/32 dev tap1 table 500", "route 2001:db8:1::11/128 dev tap1 table 500",
+		// Next hops BIRD can learn: onlink, or the VM's EUI-64 link-local address.
+		"route 198.51.100.16/28 via 192.0.2.10 dev tap1 table 500 onlink",
+		"route 2001:db8:100::/56 via fe80::5054:ff:fe00:1 dev tap1 table 500",
+		"route 2001:db8:200::/64 via fe80::5054:ff:fe00:1 dev tap1 table 500",
+	} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("no %q in:\n%s", want, lines)
 		}

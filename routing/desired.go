@@ -223,7 +223,7 @@ func perBinding(s *State, cfg *Config, b *binding.Binding) error {
 	if cfg.bgp() {
 		up, up6 = "", "" // a routing daemon announces the host routes
 	}
-	perBindingAddresses(s, b, table, tap, up, up6)
+	perBindingAddresses(s, b, table, tap, up, up6, cfg.bgp())
 	if cfg.Antispoof {
 		s.Filter.Antispoof = append(s.Filter.Antispoof, antispoofOf(tap, b)...)
 	}

@@ -21,25 +21,43 @@ type Kernel interface {
 }
 
 // A BatchKernel is a Kernel that can apply a run of ops together, in
-// fewer kernel transactions than one per op. The reconciler hands it the
-// runs for which batchable is true.
+// fewer kernel transactions or system calls than one per op. The
+// reconciler hands it runs of ops of one batch kind.
 type BatchKernel interface {
 	Kernel
 	// ApplyBatch performs ops in order and returns one error per op.
 	ApplyBatch(ops []Op) []error
 }
 
-// batchable reports whether ops are all bridge guard ops, which a
-// BatchKernel applies together.
-func batchable(ops []Op) bool {
+// The kinds of ops a BatchKernel takes in runs.
+const (
+	batchNone   = iota
+	batchGuard  // bridge guard ops: nftables transactions of many elements
+	batchRtnl   // rules, routes, proxy neighbours: rtnetlink requests sent many to a write
+	batchSysctl // sysctls: written in one visit to the namespace
+)
+
+// batchKind returns the batch kind of op.
+func batchKind(op Op) int {
+	switch op.Entry.(type) {
+	case GuardTable, GuardElem:
+		return batchGuard
+	case Rule, Route, ProxyNeigh:
+		return batchRtnl
+	case Sysctl:
+		return batchSysctl
+	}
+	return batchNone
+}
+
+// batchable reports whether ops are all of the batch kind kind.
+func batchable(ops []Op, kind int) bool {
 	for _, op := range ops {
-		switch op.Entry.(type) {
-		case GuardTable, GuardElem:
-		default:
+		if batchKind(op) != kind {
 			return false
 		}
 	}
-	return true
+	return kind != batchNone
 }
 
 // A Link is what announcing an address on an interface needs.

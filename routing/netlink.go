@@ -34,6 +34,10 @@ type Netlink struct {
 	// under the same name makes an op fail, and the failure drops the
 	// entry and leads to a full resync.
 	indexes map[string]int
+	// batch is the socket of batched requests (rtnlbatch.go), opened at
+	// first use; seq numbers its requests.
+	batch *nl.NetlinkSocket
+	seq   uint32
 }
 
 var (
@@ -42,10 +46,17 @@ var (
 )
 
 // ApplyBatch implements BatchKernel: the bridge guard's ops go to the
-// kernel a few hundred to a transaction, the others one at a time.
+// kernel a few hundred to a transaction, rules, routes and proxy
+// neighbours a few hundred to a write (rtnlBatch), sysctls in one visit
+// to the namespace; any other run one op at a time.
 func (k *Netlink) ApplyBatch(ops []Op) []error {
-	if batchable(ops) {
+	switch {
+	case batchable(ops, batchGuard):
 		return k.applyGuardBatch(ops)
+	case batchable(ops, batchRtnl):
+		return k.applyRtnlBatch(ops)
+	case batchable(ops, batchSysctl):
+		return writeSysctls(k.ns, ops)
 	}
 	errs := make([]error, len(ops))
 	for i, op := range ops {
@@ -78,6 +89,7 @@ func (k *Netlink) Close() error {
 	for _, s := range k.raw {
 		s.Close()
 	}
+	k.closeBatch()
 	return nil
 }
 
@@ -212,7 +224,8 @@ func (k *Netlink) routes(names map[int]string) ([]Route, error) {
 			if !ok || len(r.MultiPath) > 0 {
 				continue
 			}
-			out = append(out, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table})
+			out = append(out, Route{Dst: prefixOf(r.Dst, v6), Via: addrOf(r.Gw), Dev: dev, Table: r.Table,
+				OnLink: r.Flags&unix.RTNH_F_ONLINK != 0})
 		}
 	}
 	return out, nil
@@ -305,6 +318,9 @@ func (k *Netlink) applyRoute(action Action, r Route) error {
 	nr := &netlink.Route{LinkIndex: index, Dst: ipNet(r.Dst), Table: r.Table, Protocol: Protocol}
 	if r.Via.IsValid() {
 		nr.Gw = r.Via.AsSlice()
+		if r.OnLink {
+			nr.Flags = unix.RTNH_F_ONLINK
+		}
 	} else if r.Dst.Addr().Is4() {
 		nr.Scope = netlink.SCOPE_LINK
 	}

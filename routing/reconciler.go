@@ -171,16 +171,16 @@ func (r *Reconciler) Sync(snap *binding.Snapshot) error {
 }
 
 // apply performs ops in order and returns one error per op. A kernel that
-// batches gets the runs of bridge guard ops together: a thousand bindings
-// are thousands of set elements, which one op per transaction would make
-// slow.
+// batches gets the runs of ops of one batch kind together: a thousand
+// bindings are thousands of routes and set elements, which one system
+// call and one acknowledgement each would make slow.
 func (r *Reconciler) apply(ops []Op) []error {
 	errs := make([]error, len(ops))
 	bk, batches := r.kernel.(BatchKernel)
 	for i := 0; i < len(ops); {
 		j := i + 1
-		if batches && batchable(ops[i:j]) {
-			for j < len(ops) && batchable(ops[j:j+1]) {
+		if kind := batchKind(ops[i]); batches && kind != batchNone {
+			for j < len(ops) && batchKind(ops[j]) == kind {
 				j++
 			}
 			copy(errs[i:j], bk.ApplyBatch(ops[i:j]))

@@ -78,6 +78,11 @@ type Route struct {
 	Via   netip.Addr
 	Dev   string
 	Table int
+	// OnLink marks the gateway as on Dev without an address of Dev's
+	// covering it (RTNH_F_ONLINK): a VM behind a TAP that has none. BIRD
+	// learns a gateway route from the kernel only when its gateway is in
+	// one of the interface's networks or marked so ("strange next-hop").
+	OnLink bool
 }
 
 func (Route) kind() string { return "route" }
@@ -89,6 +94,9 @@ func (r Route) String() string {
 		fmt.Fprintf(&b, " via %s", r.Via)
 	}
 	fmt.Fprintf(&b, " dev %s table %d", r.Dev, r.Table)
+	if r.OnLink {
+		b.WriteString(" onlink")
+	}
 	return b.String()
 }
 

@@ -83,3 +83,22 @@ func writeSysctl(ns netns.NsHandle, name, value string) error {
 	}
 	return nil
 }
+
+// writeSysctls writes the sysctls of ops in one visit to ns: entering a
+// namespace costs two system calls, a thousand TAPs some 4,000 writes.
+func writeSysctls(ns netns.NsHandle, ops []Op) []error {
+	errs := make([]error, len(ops))
+	err := inNetns(ns, func() error {
+		for i, op := range ops {
+			s := op.Entry.(Sysctl)
+			errs[i] = writeSysctl(netns.None(), s.Name, s.Value)
+		}
+		return nil
+	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = errors.Join(errs[i], err)
+		}
+	}
+	return errs
+}

@@ -410,24 +410,12 @@ func TestRoutedSetup(t *testing.T) {
 
 	t.Run("kill -9 and restart keep traffic flowing", func(t *testing.T) {
 		host := rt.vmc[0]
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		ping := rt.router.Command(ctx, append(pingCommand(), "-i", "0.1", "-c", "40", "-W", "1", vm1.IP)...)
-		var out strings.Builder
-		ping.Stdout = &out
-		if err := ping.Start(); err != nil {
-			t.Fatalf("e2e: ping: %v", err)
-		}
-		time.Sleep(time.Second)
+		pingsLost := startPingStream(t, rt.router, vm1.IP)
 		host.Daemon.Signal(t, syscall.SIGKILL)
 		<-host.Daemon.done
 		host.Daemon = startDaemon(t, host.NS, host.Conf)
 		host.Daemon.WaitLog(t, 5*time.Second, "routing module started")
-		_ = ping.Wait()
-		sent, received := pingCounts(t, out.String())
-		if sent != 40 || sent-received > 1 {
-			t.Errorf("a 10/s ping stream across kill -9 and restart lost %d of %d:\n%s", sent-received, sent, out.String())
-		}
+		pingsLost()
 		// Let the new daemon sync, then look for duplicates.
 		time.Sleep(500 * time.Millisecond)
 		state := kernelState(t, host.NS)
@@ -538,6 +526,31 @@ func withoutBindingLines(state string, vm *routedVM) string {
 }
 
 var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (?:packets )?received`)
+
+// startPingStream starts a 10/s stream of 40 pings from ns to dst and
+// returns after its first second, for the caller to kill -9 and restart a
+// daemon under it. The returned check waits for the stream's end and fails
+// t if more than one ping was lost.
+func startPingStream(t *testing.T, ns *Netns, dst string) (check func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	ping := ns.Command(ctx, append(pingCommand(), "-i", "0.1", "-c", "40", "-W", "1", dst)...)
+	var out strings.Builder
+	ping.Stdout = &out
+	if err := ping.Start(); err != nil {
+		t.Fatalf("e2e: ping: %v", err)
+	}
+	time.Sleep(time.Second)
+	return func() {
+		t.Helper()
+		_ = ping.Wait()
+		sent, received := pingCounts(t, out.String())
+		if sent != 40 || sent-received > 1 {
+			t.Errorf("a 10/s ping stream to %s across kill -9 and restart lost %d of %d:\n%s", dst, sent-received, sent, out.String())
+		}
+	}
+}
 
 func pingCounts(t *testing.T, out string) (sent, received int) {
 	t.Helper()

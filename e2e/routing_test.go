@@ -353,20 +353,7 @@ func TestRoutedSetup(t *testing.T) {
 	})
 
 	t.Run("antispoof drops forwarded packets from another source", func(t *testing.T) {
-		if _, err := exec.LookPath("tcpdump"); err != nil {
-			netnstest.MissingPrerequisite(t, "need tcpdump: %v", err)
-		}
-		const spoofed = "192.0.2.99"
-		vm1.NS.Run(t, "ip", "addr", "add", spoofed+"/32", "dev", "eth0")
-		defer vm1.NS.Run(t, "ip", "addr", "del", spoofed+"/32", "dev", "eth0")
-		for _, c := range []struct {
-			src  string
-			seen bool
-		}{{vm1.IP, true}, {spoofed, false}} {
-			if got := seenByRouter(t, rt.router, vm1.NS, c.src); got != c.seen {
-				t.Errorf("pings from %s seen by the router: %v, want %v", c.src, got, c.seen)
-			}
-		}
+		checkSpoofDropped(t, rt.router, vm1.NS, vm1.IP)
 	})
 
 	t.Run("removal removes exactly the binding's entries", func(t *testing.T) {
@@ -462,6 +449,26 @@ func TestRoutedSetup(t *testing.T) {
 			t.Errorf("the router's neighbour entry of %s is %q, want the new host's %s (unsolicited NA)", moved.EUI64, neigh, toMAC)
 		}
 	})
+}
+
+// checkSpoofDropped gives vm's eth0 a source it does not own and checks
+// that the router sees pings from allowed and none from that source.
+func checkSpoofDropped(t *testing.T, router, vm *Netns, allowed string) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		netnstest.MissingPrerequisite(t, "need tcpdump: %v", err)
+	}
+	const spoofed = "192.0.2.99"
+	vm.Run(t, "ip", "addr", "add", spoofed+"/32", "dev", "eth0")
+	defer vm.Run(t, "ip", "addr", "del", spoofed+"/32", "dev", "eth0")
+	for _, c := range []struct {
+		src  string
+		seen bool
+	}{{allowed, true}, {spoofed, false}} {
+		if got := seenByRouter(t, router, vm, c.src); got != c.seen {
+			t.Errorf("pings from %s seen by the router: %v, want %v", c.src, got, c.seen)
+		}
+	}
 }
 
 // seenByRouter pings the router from vm with source address src and

@@ -32,6 +32,7 @@ type actStatus struct {
 			DUID           string   `json:"duid"`
 			ParamList      []int    `json:"param_request_list"`
 			Leased6        []string `json:"dhcpv6_addresses"`
+			Delegated6     []string `json:"dhcpv6_prefixes"`
 			Seen6          []struct {
 				Address string `json:"address"`
 				How     string `json:"how"`

@@ -230,6 +230,31 @@ func (b *Book) DHCPv6Leased(a *binding.Active, addr netip.Addr) {
 	b.emit(ev)
 }
 
+// DHCPv6Delegated records the prefixes handed out to a's VM in the IA_PD
+// of a DHCPv6 Reply; each one delegated for the first time for this
+// binding is logged at INFO and raises a prefix6 event, the renewals are
+// logged at debug. It does not allocate when nothing is new.
+func (b *Book) DHCPv6Delegated(a *binding.Active, prefixes []netip.Prefix) {
+	r := b.record(a.Name)
+	t := now()
+	for _, p := range prefixes {
+		r.mu.Lock()
+		if !r.addDelegated6(p, t) {
+			r.mu.Unlock()
+			if b.debug() {
+				b.log.Debug("DHCPv6 prefix renewed", "TAP", a.Name, "PREFIX", p.String())
+			}
+			continue
+		}
+		ev := b.leaseEvent(KindPrefix6, a, r, t)
+		ev.Prefix6 = p
+		b.line(r, t, "prefix delegated", "TAP", a.Name, "MAC", a.MAC.String(), "PREFIX", p.String(),
+			"DUID", hexString(r.duid[:r.duidLen]))
+		r.mu.Unlock()
+		b.emit(ev)
+	}
+}
+
 // RS records a router solicitation from a's VM.
 func (b *Book) RS(a *binding.Active) {
 	r := b.record(a.Name)
@@ -240,8 +265,13 @@ func (b *Book) RS(a *binding.Active) {
 }
 
 // NS records a neighbor solicitation from a's VM and learns the address
-// it shows the VM uses: the target of a DAD probe, else the source. A new
-// address is logged at INFO and raises an address6 event.
+// it shows the VM uses: the target of a DAD probe, else the source (the
+// VM resolving a neighbor, often the router, from an address it sends
+// from). A new address is logged at INFO and raises an address6 event.
+// The caller has checked the Ethernet source is the binding's MAC (or
+// MACSPOOF); addresses the binding does not let the VM use are not
+// learned, so that a VM naming others' addresses neither publishes them
+// nor pushes its real ones out of the bounded record.
 func (b *Book) NS(a *binding.Active, ns *packets.NS) {
 	r := b.record(a.Name)
 	t := now()
@@ -251,7 +281,7 @@ func (b *Book) NS(a *binding.Active, ns *packets.NS) {
 	}
 	r.mu.Lock()
 	r.nsLast = t
-	if !r.seeAddr(addr, how, t) {
+	if !mayUse(a, addr) || !r.seeAddr(addr, how, t) {
 		r.mu.Unlock()
 		return
 	}
@@ -260,6 +290,28 @@ func (b *Book) NS(a *binding.Active, ns *packets.NS) {
 	b.line(r, t, "new IPv6 address seen", "TAP", a.Name, "MAC", a.MAC.String(), "IP6", addr.String(), "HOW", how.String())
 	r.mu.Unlock()
 	b.emit(ev)
+}
+
+// mayUse reports whether addr is one a's VM may configure: link-local,
+// in its SUBNET6 or PREFIX6, its EUI64, one of IPS6, or inside ROUTED6 or
+// DELEGATED6 (numbered behind the VM, usable by it too).
+func mayUse(a *binding.Active, addr netip.Addr) bool {
+	if addr.IsLinkLocalUnicast() || addr == a.EUI64 || a.Subnet6.Contains(addr) || a.Prefix6.Contains(addr) {
+		return true
+	}
+	for _, ip := range a.IPs6 {
+		if ip == addr {
+			return true
+		}
+	}
+	for _, ps := range [...][]netip.Prefix{a.Routed6, a.Delegated6} {
+		for _, p := range ps {
+			if p.Contains(addr) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // leaseEvent starts an event of kind for a with what r knows of the

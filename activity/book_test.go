@@ -111,3 +111,72 @@ func TestBookBounds(t *testing.T) {
 		t.Errorf("Len = %d, want 1", b2.Len())
 	}
 }
+
+// TestBookPrefixesAndSources checks the delegated prefixes (an event and
+// an INFO line per prefix the first time, renewals at debug, the view)
+// and the addresses learned from the source of the VM's own
+// solicitations: a global address the VM resolves its router from is
+// learned, one the binding does not let it use is not.
+func TestBookPrefixesAndSources(t *testing.T) {
+	var logs bytes.Buffer
+	b := activity.NewBook(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	var got []string
+	b.SetSink(func(ev activity.Event) {
+		got = append(got, fmt.Sprintf("%s %s %s %s", ev.Kind, ev.TAP, ev.Address6, ev.Prefix6))
+	})
+	a := testActive()
+	a.Delegated6 = []netip.Prefix{netip.MustParsePrefix("2001:db8:100::/56"), netip.MustParsePrefix("2001:db8:200::/56")}
+	b.DHCPv6Request(a, 3, []byte{0, 3, 0, 1, 0x52, 0x54, 0, 0, 0, 1})
+	b.DHCPv6Delegated(a, a.Delegated6)
+	b.DHCPv6Delegated(a, a.Delegated6) // renewal
+	router := netip.MustParseAddr("2001:db8:1::1")
+	for _, src := range []string{
+		"2001:db8:1::beef",     // in SUBNET6, not the EUI-64 one
+		"2001:db8:100:1::1",    // numbered from the delegated prefix
+		"2001:db8:1::beef",     // again: nothing new
+		"2001:db8:ffff::1",     // not the VM's to use
+		"fe80::5054:ff:fe00:1", // its link-local
+	} {
+		b.NS(a, &packets.NS{Src: netip.MustParseAddr(src), Target: router})
+	}
+	b.NS(a, &packets.NS{Src: netip.IPv6Unspecified(), Target: netip.MustParseAddr("2001:db8:ffff::2")}) // DAD outside
+	want := []string{
+		"prefix6 tap1 invalid IP 2001:db8:100::/56",
+		"prefix6 tap1 invalid IP 2001:db8:200::/56",
+		"address6 tap1 2001:db8:1::beef invalid Prefix",
+		"address6 tap1 2001:db8:100:1::1 invalid Prefix",
+		"address6 tap1 fe80::5054:ff:fe00:1 invalid Prefix",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if n := strings.Count(logs.String(), `msg="prefix delegated" TAP=tap1`); n != 2 {
+		t.Errorf("%d prefix delegated lines, want 2:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "PREFIX=2001:db8:100::/56 DUID=00030001525400000001") {
+		t.Errorf("prefix line without PREFIX and DUID:\n%s", logs.String())
+	}
+	v, ok := b.View("tap1")
+	if !ok {
+		t.Fatal("no view")
+	}
+	if diff := cmp.Diff([]string{"2001:db8:100::/56", "2001:db8:200::/56"}, v.Delegated6); diff != "" || v.Delegated6At.IsZero() {
+		t.Errorf("view's prefixes (-want +got):\n%s (at %v)", diff, v.Delegated6At)
+	}
+	var seen []string
+	for _, s := range v.Seen6 {
+		seen = append(seen, s.Address+" "+s.How)
+	}
+	if diff := cmp.Diff([]string{"2001:db8:1::beef ns", "2001:db8:100:1::1 ns", "fe80::5054:ff:fe00:1 ns"}, seen); diff != "" {
+		t.Errorf("view's addresses in use (-want +got):\n%s", diff)
+	}
+	// At most MaxDelegated6 prefixes are kept, the latest ones.
+	var many []netip.Prefix
+	for i := range activity.MaxDelegated6 + 3 {
+		many = append(many, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x10, byte(i)}), 48))
+	}
+	b.DHCPv6Delegated(a, many)
+	if v, _ := b.View("tap1"); len(v.Delegated6) != activity.MaxDelegated6 || v.Delegated6[len(v.Delegated6)-1] != many[len(many)-1].String() {
+		t.Errorf("view keeps %v, want the last %d", v.Delegated6, activity.MaxDelegated6)
+	}
+}

@@ -25,12 +25,13 @@ const (
 	KindNAK      // DHCPv4 NAK sent
 	KindLease6   // DHCPv6 address handed out (first time for this binding)
 	KindAddress6 // a new IPv6 address seen in use by the VM
+	KindPrefix6  // a DHCPv6 prefix delegated (first time for this binding)
 )
 
 var kindNames = [...]string{
 	KindBind: "bind", KindChange: "change", KindUnbind: "unbind", KindActive: "active", KindPending: "pending",
 	KindLease: "lease", KindRelease: "release", KindDecline: "decline", KindNAK: "nak",
-	KindLease6: "lease6", KindAddress6: "address6",
+	KindLease6: "lease6", KindAddress6: "address6", KindPrefix6: "prefix6",
 }
 
 // String returns the name of the kind as NFDHCPD_EVENT carries it.
@@ -56,9 +57,10 @@ type Event struct {
 	VendorClass    string
 	UserClass      string
 	ClientID       []byte
-	IP             netip.Addr // the DHCPv4 address concerned
-	LeaseEnd       time.Time  // end of the lease ACKed
-	Address6       netip.Addr // the IPv6 address handed out or seen
+	IP             netip.Addr   // the DHCPv4 address concerned
+	LeaseEnd       time.Time    // end of the lease ACKed
+	Address6       netip.Addr   // the IPv6 address handed out or seen
+	Prefix6        netip.Prefix // the prefix delegated
 	MAC            net.HardwareAddr
 }
 

@@ -19,6 +19,9 @@ const (
 	MaxSeen6 = 16
 	// maxLeased6 is how many DHCPv6 addresses handed out are kept.
 	maxLeased6 = 4
+	// MaxDelegated6 is how many delegated prefixes handed out are kept;
+	// the oldest goes first.
+	MaxDelegated6 = 8
 )
 
 // Numbers of the request kinds whose latest time a Record keeps: every
@@ -92,6 +95,9 @@ type Record struct {
 	leased6  [maxLeased6]netip.Addr
 	leased6N int
 	leased6T int64
+	deleg6   [MaxDelegated6]netip.Prefix
+	deleg6N  int
+	deleg6T  int64
 
 	seen  [MaxSeen6]seen6
 	nseen int
@@ -173,5 +179,22 @@ func (r *Record) addLeased6(addr netip.Addr, now int64) bool {
 	}
 	r.leased6[r.leased6N] = addr
 	r.leased6N++
+	return true
+}
+
+// addDelegated6 records p as delegated; it reports whether it is new.
+func (r *Record) addDelegated6(p netip.Prefix, now int64) bool {
+	r.deleg6T = now
+	for i := range r.deleg6N {
+		if r.deleg6[i] == p {
+			return false
+		}
+	}
+	if r.deleg6N == MaxDelegated6 {
+		copy(r.deleg6[:], r.deleg6[1:])
+		r.deleg6N--
+	}
+	r.deleg6[r.deleg6N] = p
+	r.deleg6N++
 	return true
 }

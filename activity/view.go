@@ -25,6 +25,8 @@ type View struct {
 	DUID             string        `json:"duid,omitempty"` // hex
 	Leased6          []string      `json:"dhcpv6_addresses,omitempty"`
 	Leased6At        time.Time     `json:"dhcpv6_at,omitzero"`
+	Delegated6       []string      `json:"dhcpv6_prefixes,omitempty"`
+	Delegated6At     time.Time     `json:"dhcpv6_prefixes_at,omitzero"`
 	Seen6            []SeenView    `json:"ipv6_in_use,omitempty"`
 }
 
@@ -87,6 +89,12 @@ func (b *Book) View(tap string) (View, bool) {
 	}
 	if r.leased6N > 0 {
 		v.Leased6At = unix(r.leased6T)
+	}
+	for _, p := range r.deleg6[:r.deleg6N] {
+		v.Delegated6 = append(v.Delegated6, p.String())
+	}
+	if r.deleg6N > 0 {
+		v.Delegated6At = unix(r.deleg6T)
 	}
 	seen := slices.Clone(r.seen[:r.nseen])
 	slices.SortFunc(seen, func(a, b seen6) int { return a.addr.Compare(b.addr) })

@@ -304,27 +304,20 @@ func (a *Addresses) claims() []Claim {
 
 // Sources4 and Sources6 return what the VM may send from: its address and
 // every address and prefix of Addresses, in one family.
-func (b *Binding) Sources4() []netip.Prefix {
-	var out []netip.Prefix
-	if b.IP.IsValid() {
-		out = append(out, netip.PrefixFrom(b.IP, 32))
-	}
-	for _, c := range b.Addresses.claims() {
-		if c.Prefix.Addr().Is4() {
-			out = append(out, c.Prefix)
-		}
-	}
-	return out
-}
+func (b *Binding) Sources4() []netip.Prefix { return b.sources(b.IP, 32, netip.Addr.Is4) }
 
 // Sources6 is Sources4 for IPv6.
-func (b *Binding) Sources6() []netip.Prefix {
+func (b *Binding) Sources6() []netip.Prefix { return b.sources(b.EUI64, 128, netip.Addr.Is6) }
+
+// sources is own as a host prefix of bits, if it is valid, then the
+// claims of Addresses whose address is of the family inFamily tells.
+func (b *Binding) sources(own netip.Addr, bits int, inFamily func(netip.Addr) bool) []netip.Prefix {
 	var out []netip.Prefix
-	if b.EUI64.IsValid() {
-		out = append(out, netip.PrefixFrom(b.EUI64, 128))
+	if own.IsValid() {
+		out = append(out, netip.PrefixFrom(own, bits))
 	}
 	for _, c := range b.Addresses.claims() {
-		if c.Prefix.Addr().Is6() {
+		if inFamily(c.Prefix.Addr()) {
 			out = append(out, c.Prefix)
 		}
 	}

@@ -281,16 +281,10 @@ func (l *loop) refuseOverlap(name string, err error) {
 		return
 	}
 	l.refusedFor[name] = oe.Other
-	f := l.files[name]
-	if f == nil {
-		f = &fileState{}
-		l.files[name] = f
-	}
-	if f.err != nil && f.err.Error() == err.Error() {
+	f, changed := l.setError(name, err)
+	if !changed {
 		return // already reported
 	}
-	f.err = err
-	l.markDirty(name)
 	l.t.log.Warn("binding: file refused: its addresses overlap another binding's",
 		"BINDING_FILE", l.path(name), "OTHER_FILE", l.path(oe.Other), "kept_previous", f.good != nil, "error", err)
 }
@@ -309,22 +303,33 @@ func (l *loop) retryRefused(name string) {
 // fail records a file that does not parse. A previous good binding stays:
 // a hook caught mid-write or a typo must not cut a running VM off.
 func (l *loop) fail(name string, err error) {
-	f := l.files[name]
-	if f == nil {
-		f = &fileState{}
-		l.files[name] = f
-	}
-	if f.err != nil && f.err.Error() == err.Error() {
+	f, changed := l.setError(name, err)
+	if !changed {
 		return // already reported
 	}
-	f.err = err
-	l.markDirty(name)
 	if f.good != nil {
 		l.t.log.Warn("binding: file invalid, keeping the previous binding",
 			"BINDING_FILE", l.path(name), "error", err)
 		return
 	}
 	l.t.log.Warn("binding: file invalid", "BINDING_FILE", l.path(name), "error", err)
+}
+
+// setError records err as the error of the file called name and marks it
+// dirty, unless it already has the same error: then it reports no change,
+// and the caller does not log it again.
+func (l *loop) setError(name string, err error) (f *fileState, changed bool) {
+	f = l.files[name]
+	if f == nil {
+		f = &fileState{}
+		l.files[name] = f
+	}
+	if f.err != nil && f.err.Error() == err.Error() {
+		return f, false
+	}
+	f.err = err
+	l.markDirty(name)
+	return f, true
 }
 
 // remove forgets a file that is gone.

@@ -101,6 +101,7 @@ func PrintVM(w io.Writer, r Report, tap string, asJSON bool) error {
 		}
 		line("dhcpv6 duid", a.DUID)
 		line("dhcpv6 addresses", strings.Join(a.Leased6, ", "))
+		line("dhcpv6 prefixes", strings.Join(a.Delegated6, ", "))
 		for _, s := range a.Seen6 {
 			line("ipv6 in use", fmt.Sprintf("%s (%s, first %s, last %s)", s.Address, s.How,
 				s.First.UTC().Format(time.RFC3339), s.Last.UTC().Format(time.RFC3339)))

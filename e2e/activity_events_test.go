@@ -32,6 +32,7 @@ type actStatus struct {
 			DUID           string   `json:"duid"`
 			ParamList      []int    `json:"param_request_list"`
 			Leased6        []string `json:"dhcpv6_addresses"`
+			Delegated6     []string `json:"dhcpv6_prefixes"`
 			Seen6          []struct {
 				Address string `json:"address"`
 				How     string `json:"how"`
@@ -105,12 +106,13 @@ func waitFileLine(t *testing.T, path string, within time.Duration, substrs ...st
 
 // TestEventCommand has real clients drive a VM through its life and checks
 // what the event command receives: bind, active, lease (not the renewal),
-// release, unbind, in order, with the documented variables. A run that
+// release, unbind, in order, with the documented variables; prefix6 when
+// dhclient -P takes a delegated prefix. A run that
 // hangs is killed at event_timeout and the next event still runs; a burst
 // of 10,000 VM-triggered events neither delays DHCP replies nor grows the
 // daemon's memory past the queue's bound, and the drops are counted.
 func TestEventCommand(t *testing.T) {
-	hv := actHypervisor(t, "udhcpc")
+	hv := actHypervisor(t, "udhcpc", "dhclient")
 	l := actConnectVM(t, hv, "tap1", vmMAC(152))
 	dir := t.TempDir()
 	log := filepath.Join(dir, "events")
@@ -118,7 +120,7 @@ func TestEventCommand(t *testing.T) {
 	writeFile(t, script, `#!/bin/sh
 [ "$NFDHCPD_EVENT" = nak ] && exit 0
 if [ "$TAP" = tap2 ] && [ "$NFDHCPD_EVENT" = bind ]; then sleep 60; fi
-echo "$NFDHCPD_EVENT TAP=$TAP STATE=$STATE MAC=$MAC IP=$IP IP6=$IP6 HOSTNAME=$HOSTNAME CLIENT_HOSTNAME=$CLIENT_HOSTNAME VENDOR_CLASS=$VENDOR_CLASS LEASE_IP=$LEASE_IP ADDRESS6=$ADDRESS6" >> `+log+"\n")
+echo "$NFDHCPD_EVENT TAP=$TAP STATE=$STATE MAC=$MAC IP=$IP IP6=$IP6 HOSTNAME=$HOSTNAME CLIENT_HOSTNAME=$CLIENT_HOSTNAME VENDOR_CLASS=$VENDOR_CLASS LEASE_IP=$LEASE_IP ADDRESS6=$ADDRESS6 DELEGATED6=$DELEGATED6" >> `+log+"\n")
 	if err := os.Chmod(script, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +130,9 @@ echo "$NFDHCPD_EVENT TAP=$TAP STATE=$STATE MAC=$MAC IP=$IP IP6=$IP6 HOSTNAME=$HO
 	conf.set("general", "event_command", script)
 	conf.set("general", "event_timeout", "1")
 	conf.set("general", "event_queue", "256")
+	// DHCPv6 for the prefix6 subtest: slaac+dhcpv6 answers more than
+	// Information-Request only for a binding that delegates a prefix.
+	conf.set("ipv6", "mode", "slaac+dhcpv6")
 	d := startDaemon(t, hv, conf)
 	binding := bindingFile("MAC", l.VMMAC.String(), "IP", "192.0.2.10", "SUBNET", testSubnet, "GATEWAY", testGateway,
 		"SUBNET6", actSubnet6, "HOSTNAME", "vm-act")
@@ -169,10 +174,22 @@ echo "$NFDHCPD_EVENT TAP=$TAP STATE=$STATE MAC=$MAC IP=$IP IP6=$IP6 HOSTNAME=$HO
 			t.Errorf("events of tap1 (-want +got):\n%s\n%s", diff, readFile(t, log))
 		}
 		eui := actEUI64(t, l.VMMAC).String()
-		want := fmt.Sprintf("lease TAP=tap1 STATE=active MAC=%s IP=192.0.2.10 IP6=%s HOSTNAME=vm-act CLIENT_HOSTNAME=guest-act VENDOR_CLASS=act-vendor LEASE_IP=192.0.2.10 ADDRESS6=", l.VMMAC, eui)
+		want := fmt.Sprintf("lease TAP=tap1 STATE=active MAC=%s IP=192.0.2.10 IP6=%s HOSTNAME=vm-act CLIENT_HOSTNAME=guest-act VENDOR_CLASS=act-vendor LEASE_IP=192.0.2.10 ADDRESS6= DELEGATED6=", l.VMMAC, eui)
 		if lease != want {
 			t.Errorf("lease event:\n got %s\nwant %s", lease, want)
 		}
+	})
+	t.Run("prefix6", func(t *testing.T) {
+		// dhclient -P takes the binding's DELEGATED6: one prefix6 event
+		// with the prefix, after the Reply (the Advertise only offers).
+		const deleg6 = "2001:db8:100::/56"
+		d.WriteBinding(t, "tap1", binding+"DELEGATED6="+deleg6+"\n")
+		waitFileLine(t, log, 5*time.Second, "active TAP=tap1")
+		v6WaitLinkLocal(t, l)
+		v6RunDhclient(t, l, 10*time.Second, []string{"-P"}, "reason=BOUND6")
+		waitFileLine(t, log, 5*time.Second, "prefix6 TAP=tap1 STATE=active MAC="+l.VMMAC.String(), "HOSTNAME=vm-act", "DELEGATED6="+deleg6)
+		d.RemoveBinding(t, "tap1")
+		waitFileLine(t, log, 5*time.Second, "unbind TAP=tap1")
 	})
 	t.Run("hang", func(t *testing.T) {
 		start := time.Now()

@@ -30,7 +30,9 @@ func actVMAddrs(t *testing.T, l *Link) (inUse, refused []string) {
 // TestLeaseActivityStatus checks that `nfdhcpd status` tells what the VM
 // did after udhcpc (host name, vendor class, ACKed address), dhclient -6
 // (its DUID) and the kernel's SLAAC: the VM's real IPv6 addresses, EUI-64
-// or not, learned from its DAD probes. The binding names a static address
+// or not, learned from its DAD probes, and an address configured without
+// DAD learned from the solicitation for the router the VM sends from it.
+// The binding names a static address
 // that is not the EUI-64 one, which the VM configures; the SLAAC EUI-64
 // address and a privacy address are answered as taken by the host (it
 // stands in for the rest of the prefix), so the VM does not use them and
@@ -45,7 +47,10 @@ func TestLeaseActivityStatus(t *testing.T) {
 	socket := conf["general"]["control_socket"]
 	d := startDaemon(t, hv, conf)
 	const static = "2001:db8:1::abcd"
-	d.WriteBinding(t, "tap1", actBinding(l, "192.0.2.10", "vm-status")+"EUI64="+static+"\n")
+	// extra is an address of the VM's (IPS6) it configures without DAD:
+	// only its solicitations for the router, sent from it, tell the host.
+	const extra = "2001:db8:1::11"
+	d.WriteBinding(t, "tap1", actBinding(l, "192.0.2.10", "vm-status")+"EUI64="+static+"\nIPS6="+extra+"\n")
 	d.WaitLog(t, 2*time.Second, "binding: active", "TAP=tap1")
 	// The VM "boots" now that its binding exists: its interface comes up
 	// again and probes its link-local address.
@@ -75,6 +80,13 @@ func TestLeaseActivityStatus(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	refused = append(refused, slaac)
+	l.VM.Run(t, "ip", "addr", "add", extra+"/64", "dev", l.VMIf, "nodad")
+	l.VM.Run(t, "ip", "neigh", "flush", "dev", l.VMIf)
+	// The ping's first packet waits for the router's link-layer address:
+	// the kernel solicits it from the packet's source. Whether a reply
+	// comes back does not matter here (nothing routes it).
+	_, _ = l.VM.Try(append(pingCommand(), "-6", "-c", "1", "-W", "1", "-I", extra, "2001:db8:1::1")...)
+	vmAddrs = append(vmAddrs, extra)
 	t.Logf("VM addresses in use %v, refused by DAD %v", vmAddrs, refused)
 
 	var seen []string
@@ -88,6 +100,9 @@ func TestLeaseActivityStatus(t *testing.T) {
 		seen = seen[:0]
 		for _, x := range a.Seen6 {
 			seen = append(seen, x.Address)
+			if x.Address == extra && x.How != "ns" {
+				t.Errorf("%s learned by %s, want ns (it made no DAD probe)", extra, x.How)
+			}
 		}
 		missing := false
 		for _, want := range vmAddrs {
@@ -133,5 +148,6 @@ func TestLeaseActivityStatus(t *testing.T) {
 	t.Logf("nfdhcpd status tap1:\n%s", one)
 	d.WaitLog(t, time.Second, "level=INFO", `msg="VM configured"`, "TAP=tap1", "IP=192.0.2.10", "CLIENT_HOSTNAME=guest-status")
 	d.WaitLog(t, time.Second, "level=INFO", `msg="new IPv6 address seen"`, "TAP=tap1", "IP6="+static)
+	d.WaitLog(t, time.Second, "level=INFO", `msg="new IPv6 address seen"`, "TAP=tap1", "IP6="+extra, "HOW=ns")
 	d.Stop(t)
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netns"
 
 	"github.com/nfdhcpd/nfdhcpd/binding"
 	"github.com/nfdhcpd/nfdhcpd/routing"
@@ -26,16 +23,8 @@ import (
 func guardBenchVMs() []*binding.Active {
 	var as []*binding.Active
 	for i := range benchBindings {
-		mac := net.HardwareAddr{0x52, 0x54, 0, 0x17, byte(i >> 8), byte(i)}
-		b := binding.Binding{Name: fmt.Sprintf("brg%d", i), Indev: "br0", MAC: mac,
-			Subnet6: netip.MustParsePrefix("2001:db8:17::/64"), MACSpoof: i%10 == 0}
-		b.EUI64, _ = binding.EUI64(mac, b.Subnet6)
-		switch {
-		case i < 250:
-			b.IP = netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})
-		case i < 500:
-			b.IP = netip.AddrFrom4([4]byte{198, 51, 100, byte(i - 249)})
-		}
+		b := benchBinding(i, fmt.Sprintf("brg%d", i), 0x17, netip.MustParsePrefix("2001:db8:17::/64"))
+		b.Indev, b.MACSpoof = "br0", i%10 == 0
 		as = append(as, &binding.Active{Binding: b, TapIndex: 200000 + i})
 	}
 	return as
@@ -88,15 +77,7 @@ func newGuardBenchHost(t testing.TB) *guardBenchHost {
 	t.Helper()
 	requirePrereqs(t, "nft")
 	h := &guardBenchHost{ns: newBrgNetns(t, "bench"), vms: guardBenchVMs()}
-	handle, err := netns.GetFromName(h.ns.Name)
-	if err != nil {
-		t.Fatalf("e2e: open namespace: %v", err)
-	}
-	t.Cleanup(func() { handle.Close() })
-	if h.kernel, err = routing.NewNetlinkAt(handle); err != nil {
-		t.Fatalf("e2e: %v", err)
-	}
-	t.Cleanup(func() { h.kernel.Close() })
+	h.kernel = benchKernel(t, h.ns)
 	h.cfg = routing.DefaultConfig()
 	h.cfg.BridgeGuard = true
 	return h

@@ -110,24 +110,35 @@ func runDhclient(t testing.TB, l *Link) (clientLease, error) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "lease")
 	script := writeHookScript(t, dir, `"$reason" = BOUND`, newLeaseVars(), out)
-	conf := filepath.Join(dir, "dhclient.conf")
-	if err := os.WriteFile(conf, []byte(`timeout 5;
+	if err := dhclientUntil(t, l, dir, `timeout 5;
 retry 1;
 initial-interval 1;
 request subnet-mask, broadcast-address, routers, domain-name-servers, domain-name,
 	host-name, interface-mtu, dhcp-lease-time;
-`), 0o644); err != nil {
+`, script, out); err != nil {
+		return clientLease{}, err
+	}
+	return readClientLease(out)
+}
+
+// dhclientUntil runs ISC dhclient in the foreground with the configuration
+// conf and its own lease, pid and config files in dir, until its hook
+// script has written out; then it stops it. It gives up after a few
+// seconds.
+func dhclientUntil(t testing.TB, l *Link, dir, conf, script, out string) error {
+	t.Helper()
+	confPath := filepath.Join(dir, "dhclient.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatalf("e2e: dhclient config: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := l.VM.Command(ctx, "dhclient", "-1", "-d", "-v", "-sf", script,
-		"-lf", filepath.Join(dir, "leases"), "-pf", filepath.Join(dir, "pid"), "-cf", conf, l.VMIf)
+		"-lf", filepath.Join(dir, "leases"), "-pf", filepath.Join(dir, "pid"), "-cf", confPath, l.VMIf)
 	var output strings.Builder
-	cmd.Stdout = &output
-	cmd.Stderr = &output
+	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
-		return clientLease{}, fmt.Errorf("dhclient: %w", err)
+		return fmt.Errorf("dhclient: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -136,11 +147,11 @@ request subnet-mask, broadcast-address, routers, domain-name-servers, domain-nam
 		if _, err := os.Stat(out); err == nil {
 			_ = cmd.Process.Kill()
 			<-exited
-			return readClientLease(out)
+			return nil
 		}
 		select {
 		case err := <-exited:
-			return clientLease{}, fmt.Errorf("dhclient exited without a lease: %v", err)
+			return fmt.Errorf("dhclient exited without a lease: %v", err)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -160,40 +160,16 @@ func runDhclientProfile(t testing.TB, l *Link) (map[string]string, error) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "lease")
 	script := writeHookScript(t, dir, `"$reason" = BOUND`, profileVars("$new_rfc3442_classless_static_routes"), out)
-	conf := filepath.Join(dir, "dhclient.conf")
-	if err := os.WriteFile(conf, []byte(`timeout 5;
+	if err := dhclientUntil(t, l, dir, `timeout 5;
 retry 1;
 initial-interval 1;
 option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;
 request subnet-mask, routers, domain-name-servers, domain-name, domain-search, ntp-servers,
 	rfc3442-classless-static-routes, dhcp-lease-time;
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := l.VM.Command(ctx, "dhclient", "-1", "-d", "-v", "-sf", script,
-		"-lf", filepath.Join(dir, "leases"), "-pf", filepath.Join(dir, "pid"), "-cf", conf, l.VMIf)
-	var output strings.Builder
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Start(); err != nil {
+`, script, out); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() { t.Logf("dhclient: %s", output.String()) }()
-	for {
-		if _, err := os.Stat(out); err == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-			return readHookVars(out)
-		}
-		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("dhclient exited without a lease: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return readHookVars(out)
 }
 
 // runDhcpcdProfile runs dhcpcd once for IPv4, requesting the profile's

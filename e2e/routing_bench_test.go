@@ -26,18 +26,26 @@ const benchBindings = 1000
 func benchVMs() []*binding.Active {
 	var as []*binding.Active
 	for i := range benchBindings {
-		mac := net.HardwareAddr{0x52, 0x54, 0, 0, byte(i >> 8), byte(i)}
-		b := binding.Binding{Name: fmt.Sprintf("bench%d", i), MAC: mac, Subnet6: netip.MustParsePrefix("2001:db8:1::/64")}
-		b.EUI64, _ = binding.EUI64(mac, b.Subnet6)
-		switch {
-		case i < 250:
-			b.IP = netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})
-		case i < 500:
-			b.IP = netip.AddrFrom4([4]byte{198, 51, 100, byte(i - 249)})
-		}
+		b := benchBinding(i, fmt.Sprintf("bench%d", i), 0, netip.MustParsePrefix("2001:db8:1::/64"))
 		as = append(as, &binding.Active{Binding: b, TapIndex: 100000 + i})
 	}
 	return as
+}
+
+// benchBinding returns binding i of a benchmark on TAP name: MAC
+// 52:54:00:mac3 and i, its EUI-64 address in subnet6 and, for the first
+// 500, an IPv4 address of the documentation ranges (they hold no more).
+func benchBinding(i int, name string, mac3 byte, subnet6 netip.Prefix) binding.Binding {
+	mac := net.HardwareAddr{0x52, 0x54, 0, mac3, byte(i >> 8), byte(i)}
+	b := binding.Binding{Name: name, MAC: mac, Subnet6: subnet6}
+	b.EUI64, _ = binding.EUI64(mac, b.Subnet6)
+	switch {
+	case i < 250:
+		b.IP = netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})
+	case i < 500:
+		b.IP = netip.AddrFrom4([4]byte{198, 51, 100, byte(i - 249)})
+	}
+	return b
 }
 
 // ipCommands returns the ip(8) commands that install the same rules,
@@ -63,7 +71,6 @@ func ipCommands(vms []*binding.Active) (v4, v6 []string) {
 // benchHost is a namespace with an uplink and a TAP per benchmark VM.
 type benchHost struct {
 	ns     *Netns
-	handle netns.NsHandle
 	kernel *routing.Netlink
 	vms    []*binding.Active
 	cfg    routing.Config
@@ -80,20 +87,27 @@ func newBenchHost(b *testing.B) *benchHost {
 		fmt.Fprintf(&batch, "tuntap add %s mode tap\nlink set %s up\n", vm.Name, vm.Name)
 	}
 	ipBatch(b, h.ns, batch.String())
-	handle, err := netns.GetFromName(h.ns.Name)
-	if err != nil {
-		b.Fatalf("e2e: open namespace: %v", err)
-	}
-	h.handle = handle
-	b.Cleanup(func() { handle.Close() })
-	if h.kernel, err = routing.NewNetlinkAt(handle); err != nil {
-		b.Fatalf("e2e: %v", err)
-	}
-	b.Cleanup(func() { h.kernel.Close() })
+	h.kernel = benchKernel(b, h.ns)
 	h.cfg = routing.DefaultConfig()
 	h.cfg.Uplink = "eth1"
 	h.cfg.Antispoof = false
 	return h
+}
+
+// benchKernel opens the routing module's kernel view of ns, closed with t.
+func benchKernel(t testing.TB, ns *Netns) *routing.Netlink {
+	t.Helper()
+	handle, err := netns.GetFromName(ns.Name)
+	if err != nil {
+		t.Fatalf("e2e: open namespace: %v", err)
+	}
+	t.Cleanup(func() { handle.Close() })
+	kernel, err := routing.NewNetlinkAt(handle)
+	if err != nil {
+		t.Fatalf("e2e: %v", err)
+	}
+	t.Cleanup(func() { kernel.Close() })
+	return kernel
 }
 
 // ipBatch runs `ip -batch` on the lines in ns, with the extra options.

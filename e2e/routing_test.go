@@ -353,20 +353,7 @@ func TestRoutedSetup(t *testing.T) {
 	})
 
 	t.Run("antispoof drops forwarded packets from another source", func(t *testing.T) {
-		if _, err := exec.LookPath("tcpdump"); err != nil {
-			netnstest.MissingPrerequisite(t, "need tcpdump: %v", err)
-		}
-		const spoofed = "192.0.2.99"
-		vm1.NS.Run(t, "ip", "addr", "add", spoofed+"/32", "dev", "eth0")
-		defer vm1.NS.Run(t, "ip", "addr", "del", spoofed+"/32", "dev", "eth0")
-		for _, c := range []struct {
-			src  string
-			seen bool
-		}{{vm1.IP, true}, {spoofed, false}} {
-			if got := seenByRouter(t, rt.router, vm1.NS, c.src); got != c.seen {
-				t.Errorf("pings from %s seen by the router: %v, want %v", c.src, got, c.seen)
-			}
-		}
+		checkSpoofDropped(t, rt.router, vm1.NS, vm1.IP)
 	})
 
 	t.Run("removal removes exactly the binding's entries", func(t *testing.T) {
@@ -410,24 +397,12 @@ func TestRoutedSetup(t *testing.T) {
 
 	t.Run("kill -9 and restart keep traffic flowing", func(t *testing.T) {
 		host := rt.vmc[0]
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		ping := rt.router.Command(ctx, append(pingCommand(), "-i", "0.1", "-c", "40", "-W", "1", vm1.IP)...)
-		var out strings.Builder
-		ping.Stdout = &out
-		if err := ping.Start(); err != nil {
-			t.Fatalf("e2e: ping: %v", err)
-		}
-		time.Sleep(time.Second)
+		pingsLost := startPingStream(t, rt.router, vm1.IP)
 		host.Daemon.Signal(t, syscall.SIGKILL)
 		<-host.Daemon.done
 		host.Daemon = startDaemon(t, host.NS, host.Conf)
 		host.Daemon.WaitLog(t, 5*time.Second, "routing module started")
-		_ = ping.Wait()
-		sent, received := pingCounts(t, out.String())
-		if sent != 40 || sent-received > 1 {
-			t.Errorf("a 10/s ping stream across kill -9 and restart lost %d of %d:\n%s", sent-received, sent, out.String())
-		}
+		pingsLost()
 		// Let the new daemon sync, then look for duplicates.
 		time.Sleep(500 * time.Millisecond)
 		state := kernelState(t, host.NS)
@@ -474,6 +449,26 @@ func TestRoutedSetup(t *testing.T) {
 			t.Errorf("the router's neighbour entry of %s is %q, want the new host's %s (unsolicited NA)", moved.EUI64, neigh, toMAC)
 		}
 	})
+}
+
+// checkSpoofDropped gives vm's eth0 a source it does not own and checks
+// that the router sees pings from allowed and none from that source.
+func checkSpoofDropped(t *testing.T, router, vm *Netns, allowed string) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		netnstest.MissingPrerequisite(t, "need tcpdump: %v", err)
+	}
+	const spoofed = "192.0.2.99"
+	vm.Run(t, "ip", "addr", "add", spoofed+"/32", "dev", "eth0")
+	defer vm.Run(t, "ip", "addr", "del", spoofed+"/32", "dev", "eth0")
+	for _, c := range []struct {
+		src  string
+		seen bool
+	}{{allowed, true}, {spoofed, false}} {
+		if got := seenByRouter(t, router, vm, c.src); got != c.seen {
+			t.Errorf("pings from %s seen by the router: %v, want %v", c.src, got, c.seen)
+		}
+	}
 }
 
 // seenByRouter pings the router from vm with source address src and
@@ -538,6 +533,31 @@ func withoutBindingLines(state string, vm *routedVM) string {
 }
 
 var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (?:packets )?received`)
+
+// startPingStream starts a 10/s stream of 40 pings from ns to dst and
+// returns after its first second, for the caller to kill -9 and restart a
+// daemon under it. The returned check waits for the stream's end and fails
+// t if more than one ping was lost.
+func startPingStream(t *testing.T, ns *Netns, dst string) (check func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	ping := ns.Command(ctx, append(pingCommand(), "-i", "0.1", "-c", "40", "-W", "1", dst)...)
+	var out strings.Builder
+	ping.Stdout = &out
+	if err := ping.Start(); err != nil {
+		t.Fatalf("e2e: ping: %v", err)
+	}
+	time.Sleep(time.Second)
+	return func() {
+		t.Helper()
+		_ = ping.Wait()
+		sent, received := pingCounts(t, out.String())
+		if sent != 40 || sent-received > 1 {
+			t.Errorf("a 10/s ping stream to %s across kill -9 and restart lost %d of %d:\n%s", dst, sent-received, sent, out.String())
+		}
+	}
+}
 
 func pingCounts(t *testing.T, out string) (sent, received int) {
 	t.Helper()

@@ -35,7 +35,8 @@ var everyProfileOption = []dhcpv4.OptionCode{
 // and DISCOVER and REQUEST for a binding whose profile uses every key
 // (issue 12). The lease activity is recorded on each of them (issue 15):
 // the client's host name, vendor and user class, the renewed ACK, the DAD
-// probe's address, all without allocating once the VM's record exists.
+// probe's address, the source of a solicitation, all without allocating
+// once the VM's record exists.
 func TestHandlerAllocations(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -85,6 +86,14 @@ func TestHandlerAllocations(t *testing.T) {
 		{
 			name: "NS", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,
 			payload: func(t *testing.T) []byte { return v6Fixture(t, "ndisc6-ns.bin") },
+		},
+		{
+			// The VM resolving its router from a global address, learned
+			// as one it uses (issue 15).
+			name: "NS from a global address", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,
+			payload: func(t *testing.T) []byte {
+				return v6Patch(v6Fixture(t, "ndisc6-ns.bin"), 8, v6AddrBytes("2001:db8:1::beef"))
+			},
 		},
 		{
 			name: "NS-DAD", kind: responder.KindNS, active: v6Binding(), opts: v6Options(responder.ModeSLAAC), hwAddr: v6VMMAC,

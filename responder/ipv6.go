@@ -165,8 +165,11 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 	}
 	replyType, _ := dhcpv6FrameType(frame)
 	out := r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
-	if out == OutcomeAnswered && params.Address.IsValid() && v6HandsOutAddress(req.Msg, replyType) {
+	if out == OutcomeAnswered && params.Address.IsValid() && v6HandsOut(req.Msg, replyType) && len(req.Msg.Options.IANA()) > 0 {
 		r.activity.DHCPv6Leased(a, params.Address)
+	}
+	if out == OutcomeAnswered && len(params.Delegated) > 0 && v6HandsOut(req.Msg, replyType) && len(req.Msg.Options.IAPD()) > 0 {
+		r.activity.DHCPv6Delegated(a, params.Delegated)
 	}
 	return out
 }
@@ -348,11 +351,11 @@ func v6VMOwns(a *binding.Active, target netip.Addr) bool {
 	return false
 }
 
-// v6HandsOutAddress reports whether a reply of replyType to msg gives the
-// client an address to use: a Reply to Request, Renew or Rebind, or to a
-// Solicit with rapid commit, carrying an IA_NA.
-func v6HandsOutAddress(msg *dhcpv6.Message, replyType uint8) bool {
-	if dhcpv6.MessageType(replyType) != dhcpv6.MessageTypeReply || len(msg.Options.IANA()) == 0 {
+// v6HandsOut reports whether a reply of replyType to msg gives the client
+// what its IAs ask for to use: a Reply to Request, Renew or Rebind, or to
+// a Solicit with rapid commit. An Advertise only offers.
+func v6HandsOut(msg *dhcpv6.Message, replyType uint8) bool {
+	if dhcpv6.MessageType(replyType) != dhcpv6.MessageTypeReply {
 		return false
 	}
 	switch msg.MessageType {

@@ -287,6 +287,9 @@ func Env(ev activity.Event) []string {
 	if ev.Address6.IsValid() {
 		add("ADDRESS6", ev.Address6.String())
 	}
+	if ev.Prefix6.IsValid() {
+		add("DELEGATED6", ev.Prefix6.String())
+	}
 	add("CLIENT_HOSTNAME", ev.ClientHostname)
 	add("VENDOR_CLASS", ev.VendorClass)
 	add("USER_CLASS", ev.UserClass)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,16 @@ func TestEnv(t *testing.T) {
 		"HOSTNAME=vm1.example.org", "VENDOR_CLASS=udhcp 1.36.1", "CLIENT_ID=0102", "NFDHCPD_TIME=100"} {
 		if !strings.Contains(env, want+"\n") && !strings.HasSuffix(env, want) {
 			t.Errorf("no %s in\n%s", want, env)
+		}
+	}
+}
+
+// TestEnvPrefix6 checks the variable of the prefix delegated.
+func TestEnvPrefix6(t *testing.T) {
+	env := hook.Env(activity.Event{Kind: activity.KindPrefix6, TAP: "tap1", Prefix6: netip.MustParsePrefix("2001:db8:100::/56")})
+	for _, want := range []string{"NFDHCPD_EVENT=prefix6", "DELEGATED6=2001:db8:100::/56"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("no %s in %q", want, env)
 		}
 	}
 }

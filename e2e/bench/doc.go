@@ -5,5 +5,6 @@
 // by `make bench`), the null responder itself (cmd/nullresponder), the
 // boot storm of 241 VMs against nfdhcpd and dnsmasq + radvd
 // (cmd/bootstorm) and the scale measurements of binding files
-// (cmd/scale).
+// (cmd/scale). The package itself holds what the load drivers share: the
+// servers they run in a namespace (Process).
 package bench

@@ -214,12 +214,7 @@ func (g *Guest) WaitLine(substr string, from int, timeout time.Duration) (Line, 
 // WaitAny is WaitLine for the first line containing any of substrs.
 func (g *Guest) WaitAny(substrs []string, from int, timeout time.Duration) (Line, int, error) {
 	deadline := time.Now().Add(timeout)
-	timer := time.AfterFunc(timeout, func() {
-		g.mu.Lock()
-		g.cond.Broadcast()
-		g.mu.Unlock()
-	})
-	defer timer.Stop()
+	defer g.wakeAfter(timeout).Stop()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for {
@@ -240,6 +235,16 @@ func (g *Guest) WaitAny(substrs []string, from int, timeout time.Duration) (Line
 	}
 }
 
+// wakeAfter wakes the waiters on g.cond once timeout has passed, for them
+// to see their deadline; stop the timer when done waiting.
+func (g *Guest) wakeAfter(timeout time.Duration) *time.Timer {
+	return time.AfterFunc(timeout, func() {
+		g.mu.Lock()
+		g.cond.Broadcast()
+		g.mu.Unlock()
+	})
+}
+
 // Send writes a command line to the guest's console.
 func (g *Guest) Send(line string) error {
 	_, err := io.WriteString(g.stdin, line+"\n")
@@ -249,12 +254,7 @@ func (g *Guest) Send(line string) error {
 // Wait waits up to timeout for QEMU to exit and returns how it exited.
 func (g *Guest) Wait(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	timer := time.AfterFunc(timeout, func() {
-		g.mu.Lock()
-		g.cond.Broadcast()
-		g.mu.Unlock()
-	})
-	defer timer.Stop()
+	defer g.wakeAfter(timeout).Stop()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for !g.done {

@@ -101,17 +101,17 @@ func measure(ctx context.Context, s server, n int, cfg stormConfig, settle time.
 	}
 	defer func() {
 		for _, p := range ps {
-			p.stop()
+			p.Stop()
 		}
 	}()
 	for deadline := time.Now().Add(30 * time.Second); !s.ready(t, ps); time.Sleep(100 * time.Millisecond) {
 		for _, p := range ps {
-			if p.exited() {
-				return row{}, fmt.Errorf("bootstorm: %s exited:\n%s", s.name, tail(p.output()))
+			if p.Exited() {
+				return row{}, fmt.Errorf("bootstorm: %s exited:\n%s", s.name, p.Tail())
 			}
 		}
 		if time.Now().After(deadline) {
-			return row{}, fmt.Errorf("bootstorm: %s not ready after 30 s:\n%s", s.name, tail(ps[0].output()))
+			return row{}, fmt.Errorf("bootstorm: %s not ready after 30 s:\n%s", s.name, ps[0].Tail())
 		}
 	}
 	time.Sleep(settle)
@@ -145,16 +145,11 @@ func measure(ctx context.Context, s server, n int, cfg stormConfig, settle time.
 	st.run()
 	r := row{server: s.name, stormResult: st.result(), CPU: cpu() - before}
 	for _, p := range ps {
-		if p.exited() {
-			return r, fmt.Errorf("bootstorm: %s died during the storm:\n%s", s.name, tail(p.output()))
+		if p.Exited() {
+			return r, fmt.Errorf("bootstorm: %s died during the storm:\n%s", s.name, p.Tail())
 		}
 	}
 	return r, nil
-}
-
-func tail(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
 }
 
 func printTable(w io.Writer, rows []row, cfg stormConfig) {

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/e2e/bench"
 )
 
 // A server is what answers the storm: nfdhcpd alone, or dnsmasq (DHCPv4
@@ -28,7 +28,7 @@ func servers(nfdhcpdBin string) []server {
 		{name: "nfdhcpd", start: func(ctx context.Context, t *topology, dir string) ([]*process, error) {
 			return startNfdhcpd(ctx, nfdhcpdBin, t, dir)
 		}, ready: func(t *topology, ps []*process) bool {
-			return strings.Contains(ps[0].output(), "ready to serve requests") && queuesBound(t, 42, 43, 44, 45)
+			return strings.Contains(ps[0].Output(), "ready to serve requests") && queuesBound(t, 42, 43, 44, 45)
 		}},
 		{name: "dnsmasq+radvd", start: startDnsmasqRadvd, ready: func(t *topology, ps []*process) bool {
 			_, err := os.Stat(ps[1].pidFile)
@@ -131,7 +131,7 @@ func startDnsmasqRadvd(ctx context.Context, t *topology, dir string) ([]*process
 	pid := filepath.Join(dir, "radvd.pid")
 	r, err := start(t, "radvd", dir, "radvd", "-n", "-C", conf, "-p", pid, "-m", "logfile", "-l", filepath.Join(dir, "radvd.log"))
 	if err != nil {
-		d.stop()
+		d.Stop()
 		return nil, err
 	}
 	r.pidFile = pid
@@ -140,66 +140,23 @@ func startDnsmasqRadvd(ctx context.Context, t *topology, dir string) ([]*process
 
 // A process is a server running in the hypervisor namespace.
 type process struct {
-	cmd     *exec.Cmd
-	done    chan struct{}
-	log     string
+	*bench.Process
 	pidFile string
 }
 
-// start runs args in the hypervisor namespace; `ip netns exec` execs in
-// place, so the pid is the server's own.
+// start runs args in the hypervisor namespace.
 func start(t *topology, name, dir string, args ...string) (*process, error) {
-	logPath := filepath.Join(dir, name+".out")
-	f, err := os.Create(logPath)
+	p, err := bench.Start(t.hv, filepath.Join(dir, name+".out"), nil, args...)
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", t.hv}, args...)...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("bootstorm: start %s: %w", name, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{}), log: logPath}
-	go func() {
-		cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *process) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(3 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *process) output() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
+	return &process{Process: p}, nil
 }
 
 // cpuSeconds is the user and system time of the process and its
 // children, from /proc (USER_HZ = 100).
 func (p *process) cpuSeconds() float64 {
-	return treeCPU(p.cmd.Process.Pid)
+	return treeCPU(p.Cmd.Process.Pid)
 }
 
 func treeCPU(pid int) float64 {

@@ -37,6 +37,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/e2e/bench"
 )
 
 func main() {
@@ -156,7 +158,7 @@ func measure(ctx context.Context, log *slog.Logger, topo *topology, s server, di
 		if err != nil {
 			return row{}, err
 		}
-		defer p.stop()
+		defer p.Stop()
 		if err := waitReady(ctx, topo, s, p); err != nil {
 			return row{}, err
 		}
@@ -193,9 +195,9 @@ func retryOnce(log *slog.Logger, run func(rate int) (trial, error)) func(rate in
 }
 
 // dhcpTrial runs DORA exchanges at rate against a running server.
-func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, seconds int) (trial, error) {
+func dhcpTrial(ctx context.Context, topo *topology, s server, p *bench.Process, rate, seconds int) (trial, error) {
 	tr := trial{Rate: rate}
-	before, err := cpuSeconds(p.cmd.Process.Pid)
+	before, err := cpuSeconds(p.Cmd.Process.Pid)
 	if err != nil {
 		return tr, err
 	}
@@ -207,9 +209,9 @@ func dhcpTrial(ctx context.Context, topo *topology, s server, p *process, rate, 
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
 	}
-	after, err := cpuSeconds(p.cmd.Process.Pid)
+	after, err := cpuSeconds(p.Cmd.Process.Pid)
 	if err != nil {
-		return tr, fmt.Errorf("dhcpload: %s died during the trial at %d/s: %w\n%s", s.name, rate, err, p.tail())
+		return tr, fmt.Errorf("dhcpload: %s died during the trial at %d/s: %w\n%s", s.name, rate, err, p.Tail())
 	}
 	overflowsAfter, err := topo.clientOverflows()
 	if err != nil {
@@ -231,11 +233,11 @@ func nullTrial(ctx context.Context, topo *topology, s server, dir string, rate, 
 	if err != nil {
 		return tr, err
 	}
-	defer p.stop()
+	defer p.Stop()
 	if err := waitReady(ctx, topo, s, p); err != nil {
 		return tr, err
 	}
-	before, err := cpuSeconds(p.cmd.Process.Pid)
+	before, err := cpuSeconds(p.Cmd.Process.Pid)
 	if err != nil {
 		return tr, err
 	}
@@ -243,14 +245,14 @@ func nullTrial(ctx context.Context, topo *topology, s server, dir string, rate, 
 	if err != nil {
 		return tr, fmt.Errorf("%w\n%s", err, out)
 	}
-	after, err := cpuSeconds(p.cmd.Process.Pid)
+	after, err := cpuSeconds(p.Cmd.Process.Pid)
 	if err != nil {
 		return tr, err
 	}
-	p.stop()
-	n, err := nullCount(p.log)
+	p.Stop()
+	n, err := nullCount(p.Log)
 	if err != nil {
-		return tr, fmt.Errorf("%w\n%s", err, p.tail())
+		return tr, fmt.Errorf("%w\n%s", err, p.Tail())
 	}
 	tr.Res, tr.CPU, tr.Done = res, after-before, n
 	judge(&tr, seconds)

@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/nfdhcpd/nfdhcpd/e2e/bench"
 )
 
 // A server is one DHCP server under test, or the null responder.
@@ -164,75 +165,17 @@ func keaCommand(dir string, t *topology) ([]string, []string, error) {
 	return []string{"kea-dhcp4", "-c", path}, env, nil
 }
 
-// A process is a running server in the hypervisor namespace.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	log  string
-}
-
-// start starts s in the hypervisor namespace. `ip netns exec` execs the
-// server in place, so the pid is the server's own, which is what the CPU
-// accounting reads.
-func start(t *topology, s server, dir string) (*process, error) {
+// start starts s in the hypervisor namespace.
+func start(t *topology, s server, dir string) (*bench.Process, error) {
 	args, env, err := s.command(dir, t)
 	if err != nil {
 		return nil, fmt.Errorf("dhcpload: %s: configure: %w", s.name, err)
 	}
-	logPath := filepath.Join(dir, strings.ReplaceAll(s.name, " ", "-")+".out")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	p, err := bench.Start(t.hv, filepath.Join(dir, strings.ReplaceAll(s.name, " ", "-")+".out"), env, args...)
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", t.hv}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
 		return nil, fmt.Errorf("dhcpload: %s: start: %w", s.name, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{}), log: logPath}
-	go func() {
-		p.err = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
 	return p, nil
-}
-
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the process with SIGTERM, then SIGKILL after 3 s.
-func (p *process) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(3 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// tail returns the last lines of the process's log, for error messages.
-func (p *process) tail() string {
-	b, _ := os.ReadFile(p.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 10 {
-		lines = lines[len(lines)-10:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 var errNotReady = errors.New("server not ready")
@@ -240,11 +183,11 @@ var errNotReady = errors.New("server not ready")
 // waitReady polls until the server answers a DORA exchange of every
 // client, or, for the
 // null responder, until the queue is bound.
-func waitReady(ctx context.Context, t *topology, s server, p *process) error {
+func waitReady(ctx context.Context, t *topology, s server, p *bench.Process) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("dhcpload: %s exited: %v\n%s", s.name, p.err, p.tail())
+		if p.Exited() {
+			return fmt.Errorf("dhcpload: %s exited: %v\n%s", s.name, p.Err(), p.Tail())
 		}
 		if s.null {
 			if queueBound(t) {
@@ -260,7 +203,7 @@ func waitReady(ctx context.Context, t *topology, s server, p *process) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("dhcpload: %s: %w after 15 s\n%s", s.name, errNotReady, p.tail())
+	return fmt.Errorf("dhcpload: %s: %w after 15 s\n%s", s.name, errNotReady, p.Tail())
 }
 
 // queueBound reports whether a program has bound the queue in the

@@ -146,8 +146,8 @@ fuzz:
 # (4,000 of them: a minute).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(UNIT_PKGS)
-	$(GO) test -run='^$$' -bench='RoutingInstall/(netlink-entries|reconciler-sync|ip-batch)$$' -benchtime=5x ./e2e
-	$(GO) test -run='^$$' -bench='RoutingInstall/ip-per-entry$$' -benchtime=1x ./e2e
+	$(GO) test -run='^$$' -bench='RoutingInstall$$/(netlink-entries|reconciler-sync|ip-batch)$$' -benchtime=5x ./e2e
+	$(GO) test -run='^$$' -bench='RoutingInstall$$/ip-per-entry$$' -benchtime=1x ./e2e
 	$(GO) test -run='^$$' -bench='BridgeGuardInstall' -benchtime=5x ./e2e
 	$(GO) test -run='^$$' -bench='RoutingInstallAddresses' -benchtime=3x ./e2e
 	GO=$(GO) e2e/bench/run.sh $(BENCH_ARGS)

@@ -116,9 +116,12 @@ func (r *batchReader) readOnce(fd uintptr) bool {
 	return true
 }
 
-// recvmmsg takes the datagrams waiting on fd without blocking.
+// recvmmsg takes the datagrams waiting on fd without blocking. The call
+// never waits (MSG_DONTWAIT; the runtime's poller does the waiting), so it
+// is made raw: the scheduler's syscall bookkeeping would wake its monitor
+// thread on every read after an idle spell (see verdict.go).
 func recvmmsg(fd uintptr, msgs []unix.Mmsghdr) (int, error) {
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}

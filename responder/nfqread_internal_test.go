@@ -181,7 +181,7 @@ func newReadPathRig(tb testing.TB) *readPathRig {
 	rig := &readPathRig{
 		q:        &Queue{},
 		r:        newBatchReader(fakeRawConn{}),
-		verdicts: newDropBatch(&countingSetter{}, func(error) {}),
+		verdicts: newDropBatch(&countingSetter{}),
 		handle:   func(*Packet) Verdict { return Drop },
 		perRead:  len(ds),
 	}
@@ -198,6 +198,9 @@ func (rig *readPathRig) readOnce() int {
 	for rig.r.next(&rig.qp) {
 		rig.q.serve(&rig.qp, &rig.p, rig.handle, rig.verdicts)
 		n++
+	}
+	if err := rig.verdicts.endOfRead(); err != nil {
+		panic(err)
 	}
 	return n
 }

@@ -35,9 +35,10 @@ const maxConsecutiveErrors = 1000
 // Bypass while the daemon is not running at all is the rule's
 // --queue-bypass, not a queue setting.
 //
-// go-nfqueue opens the socket and sets the verdicts; the queue's setup and
-// the receive path are this package's own (nfqread.go), because the
-// library ties its setup to a per-packet read loop of its own.
+// go-nfqueue opens the socket; the queue's setup, the receive path
+// (nfqread.go) and the verdicts (verdict.go) are this package's own,
+// because the library ties its setup to a per-packet read loop of its own
+// and its verdicts cost a runtime wake-up each.
 type Queue struct {
 	num  uint16
 	cfg  nfqueue.Config
@@ -95,8 +96,13 @@ func OpenQueue(num uint16, log *slog.Logger, opts ...QueueOption) (*Queue, error
 		nf.Close()
 		return nil, fmt.Errorf("responder: queue %d: set NoENOBUFS: %w", num, err)
 	}
+	rc, err := nf.Con.SyscallConn()
+	if err != nil {
+		nf.Close()
+		return nil, fmt.Errorf("responder: queue %d: raw socket: %w", num, err)
+	}
 	q := &Queue{num: num, cfg: cfg, nf: nf, log: log.With("QUEUE", int(num)),
-		recv: recvmmsg, verdicts: nf, maxErrors: maxConsecutiveErrors}
+		recv: recvmmsg, verdicts: newVerdictWriter(rc, num), maxErrors: maxConsecutiveErrors}
 	if err := setReceiveBuffer(nf.Con, receiveBufferSize); err != nil {
 		q.log.Warn("could not enlarge the queue's socket buffer; bursts may bypass the daemon", "error", err)
 	}
@@ -170,9 +176,7 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 		return fmt.Errorf("responder: bind queue %d: %w", q.num, err)
 	}
 	q.log.Debug("queue bound")
-	verdicts := newDropBatch(q.verdicts, func(err error) {
-		q.log.Error("setting verdicts failed", "error", err)
-	})
+	verdicts := newDropBatch(q.verdicts)
 	// A read deadline in the past wakes the blocked read when ctx ends;
 	// the packets of the batch in hand are still served.
 	stopRead := context.AfterFunc(ctx, func() { q.nf.Con.SetReadDeadline(time.Unix(1, 0)) })
@@ -207,6 +211,9 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 		errCount = 0
 		for r.next(&qp) {
 			q.serve(&qp, &p, handle, verdicts)
+		}
+		if err := verdicts.endOfRead(); err != nil {
+			q.log.Error("setting verdicts failed", "error", err)
 		}
 	}
 	if ferr := verdicts.close(); ferr != nil {

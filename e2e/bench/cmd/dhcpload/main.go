@@ -52,13 +52,14 @@ func main() {
 	maxRate := flag.Int("max", 256000, "highest rate tried, exchanges per second")
 	bisect := flag.Int("bisect", 3, "halvings that refine the rate between the last pass and the first failure")
 	common := flag.Int("common", 500, "rate at which every server's CPU cost is also measured (0: skip)")
+	atPeers := flag.Bool("at-peers", true, "also measure nfdhcpd's CPU cost at each peer's (dnsmasq's, Kea's) drop-free rate")
 	taps := flag.String("taps", "1,241", "comma-separated host `sizes` in TAPs: the loaded one plus idle ones of other VMs, which every server is configured for; the null responders run on the first size only")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common, Clients: *clients, Client: *clientMode}
+	cfg := searchConfig{Start: *startRate, Max: *maxRate, Seconds: *seconds, Bisections: *bisect, Common: *common, AtPeers: *atPeers, Clients: *clients, Client: *clientMode}
 	if *clientMode != clientGenerator && *clientMode != clientPerfdhcp {
 		log.Error("bad -client", "value", *clientMode)
 		os.Exit(2)
@@ -129,6 +130,22 @@ func measureHost(ctx context.Context, log *slog.Logger, dir string, taps int, wi
 		r.taps = taps
 		rows = append(rows, r)
 	}
+	if cfg.AtPeers {
+		var peers []row
+		for _, r := range rows {
+			if r.server.name == "dnsmasq" || r.server.name == "kea-dhcp4" {
+				peers = append(peers, r)
+			}
+		}
+		for i := range rows {
+			if rows[i].server.name == "nfdhcpd" && len(peers) > 0 {
+				log.Info("measuring at the peers' rates", "server", "nfdhcpd", "taps", taps)
+				if err := measureAtPeers(ctx, log, topo, &rows[i], peers, fmt.Sprintf("%s/nfdhcpd-at-peers-%d", dir, taps), cfg); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	return rows, nil
 }
 
@@ -144,26 +161,11 @@ func contains(list []string, s string) bool {
 // measure runs the rate search against one server.
 func measure(ctx context.Context, log *slog.Logger, topo *topology, s server, dir string, cfg searchConfig) (row, error) {
 	log = log.With("server", s.name)
-	if s.queued {
-		if err := topo.queueRule(ctx, true); err != nil {
-			return row{}, err
-		}
-		defer topo.queueRule(context.WithoutCancel(ctx), false)
+	trialFn, stop, err := serve(ctx, topo, s, dir, cfg)
+	if err != nil {
+		return row{}, err
 	}
-	var trialFn func(rate int) (trial, error)
-	if s.null {
-		trialFn = func(rate int) (trial, error) { return nullTrial(ctx, topo, s, dir, rate, cfg.Seconds) }
-	} else {
-		p, err := start(topo, s, dir)
-		if err != nil {
-			return row{}, err
-		}
-		defer p.Stop()
-		if err := waitReady(ctx, topo, s, p); err != nil {
-			return row{}, err
-		}
-		trialFn = func(rate int) (trial, error) { return dhcpTrial(ctx, topo, s, p, rate, cfg.Seconds) }
-	}
+	defer stop()
 	best, failed, err := searchRate(ctx, log, retryOnce(log, trialFn), cfg)
 	if err != nil {
 		return row{}, err
@@ -178,6 +180,63 @@ func measure(ctx context.Context, log *slog.Logger, topo *topology, s server, di
 		log.Info("common-rate trial", "rate", cfg.Common, "pass", r.common.Pass, "cpu_s", r.common.CPU)
 	}
 	return r, nil
+}
+
+// measureAtPeers runs ours once more, at each peer's drop-free rate, so
+// that its CPU per exchange is compared with the peer's at the rate the
+// peer itself was measured at: the rate where the peer is at its limit.
+func measureAtPeers(ctx context.Context, log *slog.Logger, topo *topology, ours *row, peers []row, dir string, cfg searchConfig) error {
+	log = log.With("server", ours.server.name)
+	trialFn, stop, err := serve(ctx, topo, ours.server, dir, cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	ours.atPeer = map[string]trial{}
+	for _, peer := range peers {
+		if peer.best.Rate == 0 || peer.best.Rate > ours.best.Rate {
+			continue
+		}
+		tr, err := retryOnce(log, trialFn)(peer.best.Rate)
+		if err != nil {
+			return err
+		}
+		log.Info("trial at a peer's drop-free rate", "peer", peer.server.name, "rate", peer.best.Rate, "pass", tr.Pass, "cpu_s", tr.CPU)
+		ours.atPeer[peer.server.name] = tr
+	}
+	return nil
+}
+
+// serve starts server s (the null responder needs no start: each of its
+// trials runs it) and returns the function running one trial against it,
+// and the one stopping it.
+func serve(ctx context.Context, topo *topology, s server, dir string, cfg searchConfig) (func(rate int) (trial, error), func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if s.queued {
+		if err := topo.queueRule(ctx, true); err != nil {
+			return nil, nil, err
+		}
+		stops = append(stops, func() { topo.queueRule(context.WithoutCancel(ctx), false) })
+	}
+	if s.null {
+		return func(rate int) (trial, error) { return nullTrial(ctx, topo, s, dir, rate, cfg.Seconds) }, stop, nil
+	}
+	p, err := start(topo, s, dir)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	stops = append(stops, p.Stop)
+	if err := waitReady(ctx, topo, s, p); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return func(rate int) (trial, error) { return dhcpTrial(ctx, topo, s, p, rate, cfg.Seconds) }, stop, nil
 }
 
 // retryOnce runs a failed trial a second time and keeps the second result:

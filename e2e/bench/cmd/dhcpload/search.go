@@ -33,6 +33,8 @@ type searchConfig struct {
 	// Common is the rate at which every server's CPU cost is measured
 	// once more; 0 skips it.
 	Common int
+	// AtPeers asks for nfdhcpd's CPU cost at each peer's drop-free rate.
+	AtPeers bool
 	// TAPs are the host sizes measured: the loaded TAPs and idle ones.
 	TAPs []int
 	// Clients is how many client VMs share the load, Client what runs

@@ -13,6 +13,8 @@ type row struct {
 	server               server
 	taps                 int
 	best, failed, common trial
+	// atPeer holds nfdhcpd's trials at each peer's drop-free rate, by peer.
+	atPeer map[string]trial
 }
 
 // queuedPPS is the packet rate through the server's input at its best
@@ -115,8 +117,16 @@ func ratioLines(rows []row) []string {
 		}
 		for _, other := range []string{"dnsmasq", "kea-dhcp4"} {
 			if r, ok := byKey[key{other, taps}]; ok && r.best.Rate > 0 {
-				lines = append(lines, fmt.Sprintf("%d TAPs: nfdhcpd/%s drop-free rate = %.2f×, CPU per exchange = %s",
+				lines = append(lines, fmt.Sprintf("%d TAPs: nfdhcpd/%s drop-free rate = %.2f×, CPU per exchange = %s (each at its own drop-free rate)",
 					taps, other, float64(ours.best.Rate)/float64(r.best.Rate), cpuRatio(ours.best, r.best)))
+				if at, ok := ours.atPeer[other]; ok {
+					lines = append(lines, fmt.Sprintf("%d TAPs: nfdhcpd/%s CPU per exchange at the same rate, %s's drop-free %d/s = %s (%s against %s CPU s per 10k exch%s)",
+						taps, other, other, r.best.Rate, cpuRatio(at, r.best), cpuPer10k(at), cpuPer10k(r.best), passNote(at)))
+				}
+				if ours.common.Done > 0 && r.common.Done > 0 {
+					lines = append(lines, fmt.Sprintf("%d TAPs: nfdhcpd/%s CPU per exchange at the same rate, %d/s = %s",
+						taps, other, ours.common.Rate, cpuRatio(ours.common, r.common)))
+				}
 			}
 		}
 		for _, null := range []string{nullName} {
@@ -133,6 +143,14 @@ func ratioLines(rows []row) []string {
 		}
 	}
 	return lines
+}
+
+// passNote flags a trial that lost more than the drop-free share.
+func passNote(tr trial) string {
+	if tr.Pass {
+		return ""
+	}
+	return "; nfdhcpd's trial failed: " + tr.Why
 }
 
 // cpuRatio compares the CPU per exchange of two trials.

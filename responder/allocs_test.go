@@ -101,30 +101,45 @@ func TestHandlerAllocations(t *testing.T) {
 			ignored: true,
 		},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			sender := &allocsSender{}
-			log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			r := responder.New(v6Bindings{binding.NewSnapshot([]*binding.Active{tt.active})}, sender, tt.opts, log)
-			handle := r.Handler(tt.kind)
-			payload := tt.payload(t)
-			p := responder.Packet{InIndex: tt.active.TapIndex, HwAddr: tt.hwAddr}
-			allocs := testing.AllocsPerRun(100, func() {
-				p.Payload = payload
-				handle(&p)
-			})
-			if tt.ignored {
-				if got := r.Stats.Get(tt.kind, responder.OutcomeIgnored); got == 0 {
-					t.Fatalf("no packet ignored: the path measured is not the recorded-only one")
+		// Held for the end of the read or sent at once, as the sender can
+		// or cannot write batches.
+		for _, batching := range []bool{false, true} {
+			name := tt.name
+			if batching {
+				name += " batched"
+			}
+			t.Run(name, func(t *testing.T) {
+				sender := &allocsSender{}
+				var s responder.Sender = sender
+				if batching {
+					s = responder.NewBatchingSender(sender, func(_ []int, frames [][]byte) (int, error) {
+						sender.frames += len(frames)
+						return len(frames), nil
+					})
 				}
-			} else if got := r.Stats.Get(tt.kind, responder.OutcomeAnswered); got == 0 || got != uint64(sender.frames) {
-				t.Fatalf("%d packets answered, %d frames sent: the path measured is not the answered one", got, sender.frames)
-			}
-			if _, ok := r.Activity().View(tt.active.Name); !ok {
-				t.Errorf("no activity recorded for %s", tt.active.Name)
-			}
-			if allocs != 0 {
-				t.Errorf("Handler(%s) allocates %.1f times per packet, want 0", tt.kind, allocs)
-			}
-		})
+				log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				r := responder.New(v6Bindings{binding.NewSnapshot([]*binding.Active{tt.active})}, s, tt.opts, log)
+				handle := r.Handler(tt.kind)
+				payload := tt.payload(t)
+				p := responder.Packet{InIndex: tt.active.TapIndex, HwAddr: tt.hwAddr}
+				allocs := testing.AllocsPerRun(100, func() {
+					p.Payload = payload
+					handle(&p)
+				})
+				if tt.ignored {
+					if got := r.Stats.Get(tt.kind, responder.OutcomeIgnored); got == 0 {
+						t.Fatalf("no packet ignored: the path measured is not the recorded-only one")
+					}
+				} else if got := r.Stats.Get(tt.kind, responder.OutcomeAnswered); got == 0 || got != uint64(sender.frames) {
+					t.Fatalf("%d packets answered, %d frames sent: the path measured is not the answered one", got, sender.frames)
+				}
+				if _, ok := r.Activity().View(tt.active.Name); !ok {
+					t.Errorf("no activity recorded for %s", tt.active.Name)
+				}
+				if allocs != 0 {
+					t.Errorf("Handler(%s) allocates %.1f times per packet, want 0", tt.kind, allocs)
+				}
+			})
+		}
 	}
 }

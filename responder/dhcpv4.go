@@ -88,7 +88,8 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 		return OutcomeError
 	}
 	sc.keep(frame)
-	if err := r.sender.Send(a.TapIndex, frame); err != nil {
+	held, err := r.sendReply(sc, a, frame, heldReply{tap: a.Name, what: reply.String(), kind: KindDHCPv4, replyType: uint8(reply)})
+	if err != nil {
 		r.log.Warn("cannot send DHCPv4 reply", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "MSG", reply.String(), "err", err)
 		return OutcomeError
 	}
@@ -96,7 +97,9 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 		r.log.Debug("DHCPv4 answered", "TAP", a.Name, "MAC", req.ClientHWAddr.String(), "IP", a.IP.String(),
 			"MSG", reply.String(), "REQ", msgType.String())
 	}
-	r.Stats.countReply(KindDHCPv4, uint8(reply))
+	if !held {
+		r.Stats.countReply(KindDHCPv4, uint8(reply))
+	}
 	switch {
 	case reply == dhcpv4.MessageTypeNak:
 		r.activity.DHCPv4NAK(a, dhcpv4Requested(req))

@@ -34,7 +34,7 @@ const (
 // handleRS answers a Router Solicitation with a Router Advertisement sent
 // straight to the soliciting VM (RFC 4861 §6.2.6 allows unicast), or to
 // all nodes when it has no address yet.
-func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
+func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options, sc *scratch) Outcome {
 	if !o.IPv6 || !a.HasIPv6() || v6Mode(a, o) == ModeNone {
 		return OutcomeIgnored
 	}
@@ -59,7 +59,7 @@ func (r *Responder) handleRS(p *Packet, a *binding.Active, o *Options) Outcome {
 		r.log.Error("building router advertisement failed", "TAP", a.Name, "error", err)
 		return OutcomeError
 	}
-	return r.v6Send(a, frame, "router advertisement", KindRS, icmpRouterAdvertisement)
+	return r.v6Send(sc, a, frame, "router advertisement", KindRS, icmpRouterAdvertisement)
 }
 
 // handleNS answers a Neighbor Solicitation for an address the host stands
@@ -105,7 +105,7 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options, sc *scrat
 		return OutcomeError
 	}
 	sc.keep(frame)
-	return r.v6Send(a, frame, "neighbor advertisement", KindNS, icmpNeighborAdvertisement)
+	return r.v6Send(sc, a, frame, "neighbor advertisement", KindNS, icmpNeighborAdvertisement)
 }
 
 // v6HostOwns reports whether the host answers for target on a's TAP.
@@ -125,7 +125,7 @@ func v6HostOwns(a *binding.Active, target netip.Addr) bool {
 // handleDHCPv6 answers DHCPv6 as the mode says: nothing in slaac mode,
 // Information-Request only in slaac+dhcpv6, everything in dhcpv6 mode where
 // the VM's address is its EUI64.
-func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outcome {
+func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options, sc *scratch) Outcome {
 	mode := v6Mode(a, o)
 	if !o.IPv6 || !a.HasIPv6() || mode == ModeSLAAC || mode == ModeNone {
 		return OutcomeIgnored
@@ -164,7 +164,7 @@ func (r *Responder) handleDHCPv6(p *Packet, a *binding.Active, o *Options) Outco
 		return OutcomeError
 	}
 	replyType, _ := dhcpv6FrameType(frame)
-	out := r.v6Send(a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
+	out := r.v6Send(sc, a, frame, "DHCPv6 reply", KindDHCPv6, replyType)
 	if out == OutcomeAnswered && params.Address.IsValid() && v6HandsOut(req.Msg, replyType) && len(req.Msg.Options.IANA()) > 0 {
 		r.activity.DHCPv6Leased(a, params.Address)
 	}
@@ -311,12 +311,15 @@ func v6ClientMAC(p *Packet, claimed net.HardwareAddr, a *binding.Active) net.Har
 
 // v6Send writes frame, a reply of message type replyType to a packet of
 // kind, onto a's TAP.
-func (r *Responder) v6Send(a *binding.Active, frame []byte, what string, kind Kind, replyType uint8) Outcome {
-	if err := r.sender.Send(a.TapIndex, frame); err != nil {
+func (r *Responder) v6Send(sc *scratch, a *binding.Active, frame []byte, what string, kind Kind, replyType uint8) Outcome {
+	held, err := r.sendReply(sc, a, frame, heldReply{tap: a.Name, what: what, kind: kind, replyType: replyType})
+	if err != nil {
 		r.log.Error("sending reply failed", "TAP", a.Name, "REPLY", what, "error", err)
 		return OutcomeError
 	}
-	r.Stats.countReply(kind, replyType)
+	if !held {
+		r.Stats.countReply(kind, replyType)
+	}
 	if r.debug() {
 		r.log.Debug("sent reply", "TAP", a.Name, "REPLY", what)
 	}

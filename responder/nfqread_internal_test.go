@@ -196,7 +196,7 @@ func (rig *readPathRig) readOnce() int {
 	}
 	n := 0
 	for rig.r.next(&rig.qp) {
-		rig.q.serve(&rig.qp, &rig.p, rig.handle, rig.verdicts)
+		rig.q.serve(&rig.qp, false, &rig.p, rig.handle, rig.verdicts)
 		n++
 	}
 	if err := rig.verdicts.endOfRead(); err != nil {

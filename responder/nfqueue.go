@@ -185,10 +185,10 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 	r := newBatchReader(rc)
 	r.recv = q.recv
 	var (
-		qp       queuedPacket
-		p        Packet // reused: handle's argument escapes
-		errCount int
-		runErr   error
+		qp, qpNext queuedPacket
+		p          Packet // reused: handle's argument escapes
+		errCount   int
+		runErr     error
 	)
 	for ctx.Err() == nil {
 		if err := r.read(); err != nil {
@@ -209,8 +209,13 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 			continue
 		}
 		errCount = 0
-		for r.next(&qp) {
-			q.serve(&qp, &p, handle, verdicts)
+		// One packet of look-ahead tells the handler whether more of this
+		// read follow (Packet.More), so that it may hold its replies.
+		have := r.next(&qp)
+		for have {
+			more := r.next(&qpNext)
+			q.serve(&qp, more, &p, handle, verdicts)
+			qp, have = qpNext, more
 		}
 		if err := verdicts.endOfRead(); err != nil {
 			q.log.Error("setting verdicts failed", "error", err)
@@ -294,7 +299,7 @@ func (q *Queue) configure(queue uint16, attrs []byte) error {
 
 // serve hands one queued packet to handle and settles it through
 // verdicts, whatever happens in between.
-func (q *Queue) serve(qp *queuedPacket, p *Packet, handle func(*Packet) Verdict, verdicts *dropBatch) {
+func (q *Queue) serve(qp *queuedPacket, more bool, p *Packet, handle func(*Packet) Verdict, verdicts *dropBatch) {
 	id := qp.ID
 	// The Handler drops a bound TAP's packet itself even when it panics; a
 	// panic that escapes it happened before any binding was known, and
@@ -314,7 +319,7 @@ func (q *Queue) serve(qp *queuedPacket, p *Packet, handle func(*Packet) Verdict,
 		// answers: let it go on its way unread.
 		return
 	}
-	*p = Packet{ID: id, InIndex: int(qp.InDev), PhysInIndex: int(qp.PhysInDev), Payload: qp.Payload}
+	*p = Packet{ID: id, InIndex: int(qp.InDev), PhysInIndex: int(qp.PhysInDev), Payload: qp.Payload, More: more}
 	if len(qp.HwAddr) >= 6 {
 		p.HwAddr = net.HardwareAddr(qp.HwAddr[:6])
 	}

@@ -42,6 +42,10 @@ type Packet struct {
 	PhysInIndex int              // physical input (bridge port) index, 0 when unknown
 	HwAddr      net.HardwareAddr // source MAC the kernel saw, nil when unknown
 	Payload     []byte           // starts at the IP header
+	// More is set when the Source hands over another packet of the same
+	// read right after this one: the Handler may hold its reply until a
+	// packet without More (see outbox.go).
+	More bool
 }
 
 // TapIndex returns the index of the interface the packet's binding is looked
@@ -207,7 +211,16 @@ func (r *Responder) Handler(kind Kind) func(*Packet) Verdict {
 // decider returns the untimed body of Handler.
 func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
 	buf := &scratch{}
+	if _, ok := r.sender.(batchSender); ok {
+		buf.out = &outbox{}
+	}
 	return func(p *Packet) (v Verdict) {
+		sc := buf.acquire()
+		defer sc.release()
+		if sc.out != nil && !p.More {
+			// Runs last, after a panic was recovered below.
+			defer r.sendHeld(sc.out)
+		}
 		snap := r.bindings.Snapshot()
 		a, ok := snap.ByIndex(p.TapIndex())
 		if !ok {
@@ -224,25 +237,30 @@ func (r *Responder) decider(kind Kind) func(*Packet) Verdict {
 		// bug panics half-way through the reply.
 		defer func() {
 			if e := recover(); e != nil {
+				if sc.out != nil {
+					sc.out.unhold()
+				}
 				r.Stats.count(kind, OutcomeError)
 				r.log.Error("panic while handling packet", "QUEUE", kind.String(), "TAP", a.Name, "panic", fmt.Sprint(e))
 				v = Drop
 			}
 		}()
-		sc := buf.acquire()
-		defer sc.release()
 		var out Outcome
 		switch kind {
 		case KindDHCPv4:
 			out = r.handleDHCPv4(p, a, o, sc)
 		case KindRS:
-			out = r.handleRS(p, a, o)
+			out = r.handleRS(p, a, o, sc)
 		case KindNS:
 			out = r.handleNS(p, a, o, sc)
 		case KindDHCPv6:
-			out = r.handleDHCPv6(p, a, o)
+			out = r.handleDHCPv6(p, a, o, sc)
 		}
-		r.Stats.count(kind, out)
+		if sc.out != nil && sc.out.pending {
+			sc.out.settle(out) // counted when sent
+		} else {
+			r.Stats.count(kind, out)
+		}
 		return Drop
 	}
 }

@@ -20,6 +20,9 @@ type scratch struct {
 	// The DHCPv4 request being answered and its lease.
 	dhcpv4Request packets.DHCPv4Request
 	dhcpv4Lease   packets.DHCPv4Lease
+	// out holds the replies of a read when the Sender can write them
+	// together; nil for immediate sends.
+	out *outbox
 }
 
 // acquire returns s for the caller's exclusive use, or a fresh scratch

@@ -46,15 +46,7 @@ func (s *PacketSender) Send(ifindex int, frame []byte) error {
 	if len(frame) < 14 {
 		return fmt.Errorf("responder: send on ifindex %d: frame of %d bytes is shorter than an Ethernet header", ifindex, len(frame))
 	}
-	addr := unix.RawSockaddrLinklayer{
-		Family:  unix.AF_PACKET,
-		Ifindex: int32(ifindex),
-		// The kernel reads the EtherType in network byte order: keeping the
-		// frame's two bytes in memory order does that on any host.
-		Protocol: binary.NativeEndian.Uint16(frame[12:14]),
-		Halen:    6,
-	}
-	copy(addr.Addr[:], frame[:6])
+	addr := linkAddr(ifindex, frame)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.fd < 0 {
@@ -69,6 +61,68 @@ func (s *PacketSender) Send(ifindex int, frame []byte) error {
 		return fmt.Errorf("responder: send on ifindex %d: %w", ifindex, errno)
 	}
 	return nil
+}
+
+// linkAddr is the sendto address of frame on interface ifindex: its
+// EtherType and destination MAC.
+func linkAddr(ifindex int, frame []byte) unix.RawSockaddrLinklayer {
+	addr := unix.RawSockaddrLinklayer{
+		Family:  unix.AF_PACKET,
+		Ifindex: int32(ifindex),
+		// The kernel reads the EtherType in network byte order: keeping the
+		// frame's two bytes in memory order does that on any host.
+		Protocol: binary.NativeEndian.Uint16(frame[12:14]),
+		Halen:    6,
+	}
+	copy(addr.Addr[:], frame[:6])
+	return addr
+}
+
+// frameBatchMax is how many frames one sendmmsg writes: a read's worth.
+const frameBatchMax = readBatch
+
+// A frameBatch holds copies of frames, each at least an Ethernet header
+// long, with the structures sendmmsg reads, all reused from one batch to
+// the next.
+type frameBatch struct {
+	n     int
+	bufs  [frameBatchMax][]byte
+	addrs [frameBatchMax]unix.RawSockaddrLinklayer
+	iovs  [frameBatchMax]unix.Iovec
+	msgs  [frameBatchMax]unix.Mmsghdr
+}
+
+func (b *frameBatch) add(ifindex int, frame []byte) {
+	i := b.n
+	b.bufs[i] = append(b.bufs[i][:0], frame...)
+	b.addrs[i] = linkAddr(ifindex, frame)
+	b.iovs[i].Base = &b.bufs[i][0]
+	b.iovs[i].SetLen(len(frame))
+	b.msgs[i] = unix.Mmsghdr{Hdr: unix.Msghdr{
+		Name:    (*byte)(unsafe.Pointer(&b.addrs[i])),
+		Namelen: unix.SizeofSockaddrLinklayer,
+		Iov:     &b.iovs[i],
+	}}
+	b.msgs[i].Hdr.SetIovlen(1)
+	b.n++
+}
+
+var _ batchSender = (*PacketSender)(nil)
+
+// sendBatch writes b's frames from index from on with one sendmmsg,
+// without blocking (see Send).
+func (s *PacketSender) sendBatch(b *frameBatch, from int) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.fd < 0 {
+		return 0, fmt.Errorf("responder: send on ifindex %d: %w", b.addrs[from].Ifindex, errSenderClosed)
+	}
+	n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.msgs[from])), uintptr(b.n-from),
+		unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		return 0, fmt.Errorf("responder: send on ifindex %d: %w", b.addrs[from].Ifindex, errno)
+	}
+	return int(n), nil
 }
 
 // Close closes the socket; later Sends fail.

@@ -547,3 +547,70 @@ func TestIPv6Dhcpcd(t *testing.T) {
 		})
 	}
 }
+
+// TestIPv6PromptRA restarts a VM's IPv6 while the daemon serves its TAP. The kernel's DAD probe of its new link-local address makes the
+// daemon advertise at once, so the VM forms its global address while the
+// link-local one is still tentative: the two DADs run side by side. With
+// only the RS to go by, the global address could not exist before the
+// link-local one passed DAD (the RS waits for it).
+func TestIPv6PromptRA(t *testing.T) {
+	hv := newHypervisor(t)
+	l := connectVM(t, hv, "tap0", vmMAC(63))
+	v6WaitLinkLocal(t, l)
+	// Periodic RAs far apart, so that only the prompt one can come early.
+	conf := v6Config(t, "slaac")
+	conf.set("ipv6", "ra_period", "600")
+	d := startDaemon(t, hv, conf)
+	d.WriteBinding(t, "tap0", v6Binding(l))
+	d.WaitLog(t, 2*time.Second, "binding: active", "TAP=tap0")
+	global := v6EUI64(t, l).String()
+
+	// The RA sent when the binding appeared gave the VM its address.
+	// Turning IPv6 off and on again takes every address away and starts
+	// over, as a booting guest does, without the TAP's carrier going down
+	// and up (which would make the TAP new to the daemon, and worth an
+	// RA of its own).
+	sysctl := "net.ipv6.conf." + l.VMIf + ".disable_ipv6"
+	l.VM.Run(t, "sysctl", "-qw", sysctl+"=1")
+	for deadline := time.Now().Add(2 * time.Second); ; {
+		out, _ := l.VM.Try("ip", "-6", "addr", "show", "dev", l.VMIf)
+		if !strings.Contains(out, global) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still there with IPv6 off:\n%s", global, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	linkLocal, err := binding.EUI64(l.VMMAC, netip.MustParsePrefix("fe80::/64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	l.VM.Run(t, "sysctl", "-qw", sysctl+"=0")
+	var whileTentative, usable time.Duration
+	for deadline := began.Add(6 * time.Second); ; {
+		out, _ := l.VM.Try("ip", "-6", "addr", "show", "dev", l.VMIf)
+		ll := v6AddrLine(out, linkLocal.String())
+		g := v6AddrLine(out, global)
+		if g != "" && whileTentative == 0 && strings.Contains(ll, "tentative") {
+			whileTentative = time.Since(began)
+			t.Logf("%v after IPv6 on:\n%s", whileTentative, out)
+		}
+		if g != "" && !strings.Contains(g, "tentative") {
+			usable = time.Since(began)
+			t.Logf("%v after IPv6 on:\n%s", usable, out)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no usable global address %s 6s after IPv6 on:\n%s", global, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("global address formed while the link-local was tentative: %v after IPv6 on (0: not so); usable after %v", whileTentative, usable)
+	if whileTentative == 0 {
+		t.Errorf("the global address appeared only after the link-local passed DAD: no prompt RA")
+	}
+	d.WaitLog(t, time.Second, "sent prompt router advertisement", "TAP=tap0")
+	d.Stop(t)
+}

@@ -100,6 +100,9 @@ func (r *Responder) handleDHCPv4(p *Packet, a *binding.Active, o *Options, sc *s
 	if !held {
 		r.Stats.countReply(KindDHCPv4, uint8(reply))
 	}
+	if msgType == dhcpv4.MessageTypeDiscover {
+		r.promptRA(a, o)
+	}
 	switch {
 	case reply == dhcpv4.MessageTypeNak:
 		r.activity.DHCPv4NAK(a, dhcpv4Requested(req))

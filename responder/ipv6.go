@@ -91,6 +91,9 @@ func (r *Responder) handleNS(p *Packet, a *binding.Active, o *Options, sc *scrat
 	if !ns.IsDAD() || !v6HostOwns(a, ns.Target) {
 		r.activity.NS(a, &ns)
 	}
+	if ns.IsDAD() {
+		r.promptRA(a, o)
+	}
 	if !v6HostOwns(a, ns.Target) {
 		return OutcomeIgnored
 	}

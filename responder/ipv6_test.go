@@ -239,6 +239,9 @@ func TestHandleIPv6(t *testing.T) {
 		sendErr     error
 		wantOutcome responder.Outcome
 		wantReply   *v6Reply
+		// wantPrompt: a prompt RA to all nodes goes first (a DAD probe
+		// shows the VM coming up).
+		wantPrompt bool
 	}{
 		// Router Solicitations.
 		{name: "rdisc6 gets a unicast RA", kind: responder.KindRS, packet: rdisc6,
@@ -318,10 +321,10 @@ func TestHandleIPv6(t *testing.T) {
 			wantOutcome: responder.OutcomeIgnored},
 		{name: "DAD for the VM's own address is never answered", kind: responder.KindNS,
 			packet:      func(t *testing.T) []byte { return v6Fixture(t, "kernel-ns-dad.bin") },
-			wantOutcome: responder.OutcomeIgnored},
+			wantOutcome: responder.OutcomeIgnored, wantPrompt: true},
 		{name: "DAD for a host address is answered to all nodes", kind: responder.KindNS,
 			packet:      func(t *testing.T) []byte { return v6Fixture(t, "dhcpcd-ns-dad.bin") },
-			wantOutcome: responder.OutcomeAnswered,
+			wantOutcome: responder.OutcomeAnswered, wantPrompt: true,
 			wantReply: &v6Reply{Ifindex: v6TapIndex, EthSrc: v6IndevMAC.String(), EthDst: v6AllNodesM, Src: "2001:db8:1::146", Dst: v6AllNodes,
 				Message: "NA target=2001:db8:1::146 R=true S=false O=true tll=02:00:00:00:00:01"}},
 		{name: "NS from another MAC", kind: responder.KindNS, hwAddr: v6OtherMAC,
@@ -387,7 +390,14 @@ func TestHandleIPv6(t *testing.T) {
 				t.Errorf("outcome %v counted %d times, want 1", tt.wantOutcome, got)
 			}
 			var got *v6Reply
-			switch sent := sender.frames(); len(sent) {
+			sent := sender.frames()
+			if tt.wantPrompt {
+				if len(sent) == 0 || v6DescribeFrame(t, sent[0]) != *v6ToAll(v6SlaacRA) {
+					t.Fatalf("no prompt RA to all nodes first: %d frames", len(sent))
+				}
+				sent = sent[1:]
+			}
+			switch len(sent) {
 			case 0:
 			case 1:
 				d := v6DescribeFrame(t, sent[0])
@@ -416,5 +426,36 @@ func TestHandleIPv6UnknownTAP(t *testing.T) {
 	}
 	if n := len(sender.frames()); n != 0 {
 		t.Errorf("%d frames sent for an unbound TAP", n)
+	}
+}
+
+// TestPromptRAPacing checks the advertisement a VM's DAD probe triggers:
+// one to all nodes at the first probe, none for the probes right after it,
+// none when the binding has no IPv6 mode.
+func TestPromptRAPacing(t *testing.T) {
+	for _, tt := range []struct {
+		mode       responder.IPv6Mode
+		wantPrompt int
+	}{{responder.ModeSLAAC, 1}, {responder.ModeNone, 0}} {
+		t.Run(tt.mode.String(), func(t *testing.T) {
+			sender := &v6Sender{}
+			r := responder.New(v6Bindings{binding.NewSnapshot([]*binding.Active{v6Binding()})}, sender, v6Options(tt.mode), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			handle := r.Handler(responder.KindNS)
+			for range 3 {
+				handle(&responder.Packet{InIndex: v6TapIndex, HwAddr: v6VMMAC, Payload: v6Fixture(t, "kernel-ns-dad.bin")})
+			}
+			prompts := 0
+			for _, f := range sender.frames() {
+				if d := v6DescribeFrame(t, f); strings.HasPrefix(d.Message, "RA ") {
+					if d != *v6ToAll(v6SlaacRA) {
+						t.Errorf("prompt RA %+v, want %+v", d, *v6ToAll(v6SlaacRA))
+					}
+					prompts++
+				}
+			}
+			if prompts != tt.wantPrompt {
+				t.Errorf("%d prompt RAs for 3 DAD probes, want %d", prompts, tt.wantPrompt)
+			}
+		})
 	}
 }

@@ -73,7 +73,7 @@ func (r *Responder) runPeriodicRA(ctx context.Context, changes <-chan struct{}, 
 				if e.due.After(now) {
 					continue
 				}
-				r.raSend(e.a, o)
+				r.raSend(e.a, o, "periodic")
 				e.due = raSlot(e.a.Name, period, now)
 			}
 		}
@@ -107,20 +107,24 @@ func (r *Responder) raReplan(plan map[raKey]*raEntry, o *Options, period time.Du
 			delete(plan, k)
 		}
 	}
+	r.prompts.keepOnly(seen)
 }
 
-// raSend sends one unsolicited advertisement; errors are logged only.
-func (r *Responder) raSend(a *binding.Active, o *Options) {
+// raSend sends one unsolicited advertisement, periodic or prompt; errors
+// are logged only.
+func (r *Responder) raSend(a *binding.Active, o *Options, why string) {
 	frame, err := packets.BuildRA(v6RAParams(a, o))
 	if err != nil {
-		r.log.Error("building periodic router advertisement failed", "TAP", a.Name, "error", err)
+		r.log.Error("building "+why+" router advertisement failed", "TAP", a.Name, "error", err)
 		return
 	}
 	if err := r.sender.Send(a.TapIndex, frame); err != nil {
-		r.log.Warn("sending periodic router advertisement failed", "TAP", a.Name, "error", err)
+		r.log.Warn("sending "+why+" router advertisement failed", "TAP", a.Name, "error", err)
 		return
 	}
-	r.log.Debug("sent periodic router advertisement", "TAP", a.Name)
+	if r.debug() {
+		r.log.Debug("sent "+why+" router advertisement", "TAP", a.Name)
+	}
 }
 
 // raSlot returns the first instant after now at the name's offset in the

@@ -164,6 +164,8 @@ type Responder struct {
 	Stats   Stats
 	// activity records what each VM asked and was given.
 	activity *activity.Book
+	// prompts paces the advertisements sent when a VM comes up.
+	prompts raPrompts
 }
 
 // New returns a responder that looks bindings up in b and writes replies

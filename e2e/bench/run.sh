@@ -7,8 +7,8 @@
 # (one loaded TAP; four loaded TAPs on hosts of 4 and 241), each printing
 # a table with a row per server, all measured in that run; then
 # runs cmd/bootstorm (241 VMs boot at once, nfdhcpd against dnsmasq +
-# radvd; twice: guests waiting 1 s for DAD before soliciting routers, as
-# Linux does, and not waiting) unless BENCH_STORM=0, and cmd/scale (10,000
+# radvd; twice: guests with Linux's DAD timers, a random delay below 1 s
+# before each probe and 1 s of waiting, and guests with optimistic DAD) unless BENCH_STORM=0, and cmd/scale (10,000
 # binding files) unless BENCH_SCALE=0.
 # Extra arguments go to both dhcpload runs (e.g. -seconds 6 -servers
 # nfdhcpd,dnsmasq; -client perfdhcp loads the VMs with perfdhcp instead).

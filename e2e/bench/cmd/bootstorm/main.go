@@ -40,7 +40,9 @@ func main() {
 	bin := flag.String("nfdhcpd", "", "nfdhcpd `binary`")
 	n := flag.Int("vms", maxVMs, "VMs booting at once (1 to 241)")
 	only := flag.String("servers", "nfdhcpd,dnsmasq+radvd", "comma-separated `servers` to measure")
-	dadWait := flag.Duration("dad-wait", time.Second, "how long a guest waits for DAD of its link-local address before soliciting routers (Linux: 1s)")
+	dadWait := flag.Duration("dad-wait", time.Second, "how long a guest waits after a DAD probe before using the address (Linux: 1s; 0: optimistic DAD, no wait and no delay)")
+	dadDelay := flag.Duration("dad-delay", time.Second, "upper bound of the random delay before each DAD probe (Linux: rtr_solicit_delay, 1s)")
+	seed := flag.Uint64("seed", 1, "seed of the guests' random DAD delays (the same guests for every server)")
 	timeout := flag.Duration("timeout", 60*time.Second, "a VM not configured after this is lost")
 	settle := flag.Duration("settle", 3*time.Second, "wait after a server is ready before the storm (its start-up RAs go out first)")
 	flag.Parse()
@@ -51,7 +53,10 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := stormConfig{DADWait: *dadWait, Timeout: *timeout}
+	cfg := stormConfig{DADWait: *dadWait, DADDelay: *dadDelay, Seed: *seed, Timeout: *timeout}
+	if cfg.DADWait == 0 {
+		cfg.DADDelay = 0 // optimistic DAD probes at once
+	}
 	var rows []row
 	for _, s := range servers(*bin) {
 		if !slices.Contains(strings.Split(*only, ","), s.name) {
@@ -123,6 +128,7 @@ func measure(ctx context.Context, s server, n int, cfg stormConfig, settle time.
 	st := &storm{cfg: cfg, guests: map[int]*guest{}}
 	for i, v := range t.vms {
 		g := &guest{ifindex: idx[v.guestIf], mac: v.mac, xid: 0x5700000 + uint32(i), ip: v.ip, prefix: v.prefix}
+		g.drawDelays(cfg, i)
 		if g.ifindex == 0 {
 			return row{}, fmt.Errorf("bootstorm: no interface %s among the guests", v.guestIf)
 		}
@@ -156,13 +162,17 @@ func printTable(w io.Writer, rows []row, cfg stormConfig) {
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nBoot storm: %d VMs boot at once (DISCOVER/REQUEST, DAD, RS after %s of DAD, Information-Request and DAD after the RA); lost = not configured within %s\n\n",
-		rows[0].VMs, cfg.DADWait, cfg.Timeout)
+	guests := fmt.Sprintf("Linux guests: each DAD probe after a random delay below %s (seed %d), the address usable %s later", cfg.DADDelay, cfg.Seed, cfg.DADWait)
+	if cfg.DADWait == 0 {
+		guests = "guests with optimistic DAD: addresses usable at once, the servers alone"
+	}
+	fmt.Fprintf(w, "\nBoot storm: %d VMs boot at once (DISCOVER/REQUEST; DAD of the link-local address, then RS; on an RA, DAD of the SLAAC address and an Information-Request from the link-local one); %s; lost = not configured within %s\n\n",
+		rows[0].VMs, guests, cfg.Timeout)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "server\tVMs\tconfigured\tlost\tlast VM s\tmedian s\tlast ACK s\tlast RA s\tlast DHCPv6 s\tretransmissions\tserver CPU s\t")
+	fmt.Fprintln(tw, "server\tVMs\tconfigured\tlost\tlast VM s\tmedian s\tlast ACK s\tlast RA s\tlast address s\tlast DHCPv6 s\tretransmissions\tserver CPU s\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%.2f\t\n", r.server, r.VMs, r.Configured, r.VMs-r.Configured,
-			r.Last.Seconds(), r.P50.Seconds(), r.LastV4.Seconds(), r.LastRA.Seconds(), r.LastV6.Seconds(), r.Resent, r.CPU)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%.2f\t\n", r.server, r.VMs, r.Configured, r.VMs-r.Configured,
+			r.Last.Seconds(), r.P50.Seconds(), r.LastV4.Seconds(), r.LastRA.Seconds(), r.LastAddr.Seconds(), r.LastV6.Seconds(), r.Resent, r.CPU)
 	}
 	tw.Flush()
 	for _, r := range rows {
@@ -181,5 +191,5 @@ func printTable(w io.Writer, rows []row, cfg stormConfig) {
 		fmt.Fprintf(w, "\nnfdhcpd/dnsmasq+radvd: last VM configured in %.2f× the time (goal < 0.5×), CPU %.2f×\n",
 			ours.Last.Seconds()/theirs.Last.Seconds(), ours.CPU/theirs.CPU)
 	}
-	fmt.Fprintln(w, "Configured = DHCPACK with its address, RA with its prefix and the O flag, DHCPv6 Reply; times from the storm's start.")
+	fmt.Fprintln(w, "Configured = DHCPACK with its address, SLAAC address (from an RA with its prefix and the O flag) past DAD, DHCPv6 Reply; times from the storm's start.")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"runtime"
@@ -30,22 +31,35 @@ type guest struct {
 	offered, server netip.Addr
 	tries4          int
 	next4           time.Time
-	// IPv6: the RS after the link-local address's DAD, then an
-	// Information-Request and the global address's DAD after the RA.
-	triesRS, tries6 int
-	nextRS, next6   time.Time
+	// IPv6, as Linux does it: DAD of the link-local address (a probe after
+	// a random delay, then DADWait without an answer), the RS once it is
+	// usable; on an RA, solicited or not, DAD of the SLAAC address (its own
+	// random delay) and, once the link-local address is usable, an
+	// Information-Request.
+	delayLL, delayGlobal time.Duration // the random delays before each probe
+	llValid              time.Time     // when the link-local address is usable
+	probedLL             bool
+	globalProbe          time.Time // when the SLAAC address is probed; zero until an RA came
+	globalValid          time.Time // when it is usable
+	probedGlobal         bool
+	triesRS, tries6      int
+	nextRS, next6        time.Time
 
-	v4, ra, v6 time.Time // when each part was done; zero until then
+	v4, ra, v6 time.Time // the ACK, the first RA, the DHCPv6 Reply; zero until then
 	duplicate  bool      // a DAD probe of the guest was answered
 	wrong      string    // an answer that does not match its binding
 }
 
-func (g *guest) done() bool { return !g.v4.IsZero() && !g.ra.IsZero() && !g.v6.IsZero() }
+// done reports whether the guest is configured at now: its ACK, its SLAAC
+// address past DAD and the DHCPv6 Reply.
+func (g *guest) done(now time.Time) bool {
+	return !g.v4.IsZero() && !g.ra.IsZero() && !g.v6.IsZero() && !now.Before(g.globalValid)
+}
 
-// configuredAt is when the guest had all three parts.
+// configuredAt is when the guest had all of it.
 func (g *guest) configuredAt() time.Time {
 	t := g.v4
-	for _, x := range []time.Time{g.ra, g.v6} {
+	for _, x := range []time.Time{g.globalValid, g.v6} {
 		if x.After(t) {
 			t = x
 		}
@@ -55,11 +69,26 @@ func (g *guest) configuredAt() time.Time {
 
 // stormConfig is how the guests behave.
 type stormConfig struct {
-	// DADWait is how long a guest waits, after probing its link-local
-	// address, before it uses it to solicit routers (RFC 4862
-	// RetransTimer; Linux waits 1 s).
+	// DADWait is how long a guest waits after probing an address before
+	// it uses it (RFC 4862 RetransTimer; Linux waits 1 s).
 	DADWait time.Duration
-	Timeout time.Duration
+	// DADDelay bounds the random delay before each DAD probe (RFC 4862
+	// §5.4.2; Linux draws it below rtr_solicit_delay, 1 s). Each guest's
+	// delays come from Seed, the same for every server.
+	DADDelay time.Duration
+	Seed     uint64
+	Timeout  time.Duration
+}
+
+// drawDelays gives g its two random DAD delays, the i-th guest's of the
+// seed.
+func (g *guest) drawDelays(cfg stormConfig, i int) {
+	if cfg.DADDelay <= 0 {
+		return
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, uint64(i)))
+	g.delayLL = time.Duration(r.Int64N(int64(cfg.DADDelay)))
+	g.delayGlobal = time.Duration(r.Int64N(int64(cfg.DADDelay)))
 }
 
 // Retransmission intervals: DHCPv4 as dhclient (1 s doubling to 8 s),
@@ -78,6 +107,7 @@ type storm struct {
 	mu     sync.Mutex
 	guests map[int]*guest // by ifindex
 	start  time.Time
+	end    time.Time // when run returned
 	sent   int
 	resent int
 	errors int
@@ -133,16 +163,29 @@ func (s *storm) send(g *guest, frame []byte) {
 	}
 }
 
+// drain throws away what reached the guests before they booted (the
+// servers' start-up advertisements): a guest hears nothing before it is up.
+func (s *storm) drain() {
+	buf := make([]byte, 1<<16)
+	for {
+		if _, _, err := unix.Recvfrom(s.fd, buf, unix.MSG_DONTWAIT); err != nil {
+			return
+		}
+	}
+}
+
 // run boots the guests and returns when all are configured or the
 // timeout passed.
 func (s *storm) run() {
 	s.mu.Lock()
+	s.drain()
 	s.start = time.Now()
 	for _, g := range s.guests {
-		s.send(g, dadFrame(g, g.linkLocal))
 		s.send(g, dhcpv4Frame(g, layers.DHCPMsgTypeDiscover, netip.Addr{}, netip.Addr{}))
 		g.tries4, g.next4 = 1, s.start.Add(backoff(1, time.Second, 8*time.Second))
-		g.nextRS = s.start.Add(s.cfg.DADWait)
+		g.llValid = s.start.Add(g.delayLL + s.cfg.DADWait)
+		g.nextRS = g.llValid
+		s.retransmit(g, s.start) // the link-local probe, when it has no delay
 	}
 	s.mu.Unlock()
 
@@ -160,7 +203,7 @@ func (s *storm) run() {
 		all := true
 		for _, g := range s.guests {
 			s.retransmit(g, now)
-			all = all && (g.done() || g.duplicate || g.wrong != "")
+			all = all && (g.done(now) || g.duplicate || g.wrong != "")
 		}
 		s.mu.Unlock()
 		if all || now.After(deadline) {
@@ -170,6 +213,9 @@ func (s *storm) run() {
 	}
 	close(stop)
 	wg.Wait()
+	s.mu.Lock()
+	s.end = time.Now()
+	s.mu.Unlock()
 }
 
 // retransmit sends what is due for g at now.
@@ -186,7 +232,11 @@ func (s *storm) retransmit(g *guest, now time.Time) {
 			s.resent++
 		}
 	}
-	if g.ra.IsZero() && now.After(g.nextRS) {
+	if !g.probedLL && !now.Before(s.start.Add(g.delayLL)) {
+		g.probedLL = true
+		s.send(g, dadFrame(g, g.linkLocal))
+	}
+	if g.ra.IsZero() && !now.Before(g.nextRS) {
 		g.triesRS++
 		g.nextRS = now.Add(4 * time.Second)
 		s.send(g, rsFrame(g))
@@ -194,7 +244,11 @@ func (s *storm) retransmit(g *guest, now time.Time) {
 			s.resent++
 		}
 	}
-	if !g.ra.IsZero() && g.v6.IsZero() && now.After(g.next6) {
+	if !g.globalProbe.IsZero() && !g.probedGlobal && !now.Before(g.globalProbe) {
+		g.probedGlobal = true
+		s.send(g, dadFrame(g, g.global))
+	}
+	if !g.ra.IsZero() && g.v6.IsZero() && !now.Before(g.next6) {
 		g.tries6++
 		g.next6 = now.Add(backoff(g.tries6, time.Second, 32*time.Second))
 		s.send(g, infoRequestFrame(g))
@@ -251,8 +305,8 @@ func (s *storm) handle(g *guest, frame []byte, now time.Time) {
 		return
 	}
 	if ra, ok := p.Layer(layers.LayerTypeICMPv6RouterAdvertisement).(*layers.ICMPv6RouterAdvertisement); ok {
-		if !g.ra.IsZero() || g.triesRS == 0 {
-			return // an RA before the guest solicited is not counted
+		if !g.ra.IsZero() {
+			return
 		}
 		if !hasPrefix(ra, g.prefix) {
 			g.wrong = fmt.Sprintf("RA without prefix %s", g.prefix)
@@ -262,10 +316,16 @@ func (s *storm) handle(g *guest, frame []byte, now time.Time) {
 			g.wrong = "RA without the O flag: no DHCPv6 for DNS"
 			return
 		}
+		// Linux takes an RA even while its link-local address is still
+		// in DAD; the Information-Request waits for that address.
 		g.ra = now
-		s.send(g, dadFrame(g, g.global))
-		s.send(g, infoRequestFrame(g))
-		g.tries6, g.next6 = 1, now.Add(time.Second)
+		g.globalProbe = now.Add(g.delayGlobal)
+		g.globalValid = g.globalProbe.Add(s.cfg.DADWait)
+		g.next6 = now
+		if g.llValid.After(now) {
+			g.next6 = g.llValid
+		}
+		s.retransmit(g, now)
 		return
 	}
 	if na, ok := p.Layer(layers.LayerTypeICMPv6NeighborAdvertisement).(*layers.ICMPv6NeighborAdvertisement); ok {
@@ -300,6 +360,7 @@ type stormResult struct {
 	FirstWrong                         string
 	Last, P50                          time.Duration // to configured
 	LastV4, LastRA, LastV6             time.Duration
+	LastAddr                           time.Duration // the SLAAC address usable
 	Sent, Resent, SendErrors           int
 }
 
@@ -326,7 +387,10 @@ func (s *storm) result() stormResult {
 		if !g.v6.IsZero() {
 			r.LastV6 = max(r.LastV6, since(g.v6))
 		}
-		if g.done() && !g.duplicate && g.wrong == "" {
+		if !g.globalValid.IsZero() && !g.globalValid.After(s.end) {
+			r.LastAddr = max(r.LastAddr, since(g.globalValid))
+		}
+		if g.done(s.end) && !g.duplicate && g.wrong == "" {
 			r.Configured++
 			times = append(times, since(g.configuredAt()))
 		}

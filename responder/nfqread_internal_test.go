@@ -2,6 +2,9 @@ package responder
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"syscall"
 	"testing"
@@ -146,6 +149,65 @@ func TestBatchReaderWalk(t *testing.T) {
 	want := []seen{{1, "one", false}, {2, "two", false}, {3, "", true}, {4, "four", false}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("packets read (-want +got):\n%s", diff)
+	}
+}
+
+// TestServeReadMarksTheLast checks Packet.More over a read: set on every
+// packet the handler sees but the last, also when packets too large to
+// read (accepted unread) come after that one; and that every packet is
+// settled, in an order a batch verdict allows.
+func TestServeReadMarksTheLast(t *testing.T) {
+	msg := func(id uint32, payload []byte) []byte {
+		return appendNfqMessage(nil, nfqPacketMsgType, packetAttrs(id, payload))
+	}
+	big := make([]byte, readBufSize)
+	for _, tt := range []struct {
+		name      string
+		datagrams [][]byte
+		trunc     map[int]bool
+		want      []string // what the handler saw: ID and More
+		verdicts  []string
+	}{
+		{"three", [][]byte{msg(1, []byte("a")), msg(2, []byte("b")), msg(3, []byte("c"))}, nil,
+			[]string{"1 more", "2 more", "3 last"}, []string{"drop up to 3"}},
+		{"one", [][]byte{msg(1, []byte("a"))}, nil,
+			[]string{"1 last"}, []string{"drop 1"}},
+		{"truncated after the last", [][]byte{msg(1, []byte("a")), msg(2, []byte("b")), msg(3, big), msg(4, big)}, map[int]bool{2: true, 3: true},
+			[]string{"1 more", "2 last"}, []string{"drop 1", "accept 3", "accept 4", "drop 2"}},
+		{"truncated between", [][]byte{msg(1, []byte("a")), msg(2, big), msg(3, []byte("c"))}, map[int]bool{1: true},
+			// 2 is settled before 1: the batch up to 3 covers only the
+			// packets still queued, 1 and 3.
+			[]string{"1 more", "3 last"}, []string{"accept 2", "drop up to 3"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newBatchReader(fakeRawConn{})
+			feed(r, tt.datagrams, tt.trunc)
+			if err := r.read(); err != nil {
+				t.Fatal(err)
+			}
+			var rec recordingSetter
+			verdicts := newDropBatch(&rec)
+			var saw []string
+			handle := func(p *Packet) Verdict {
+				s := fmt.Sprintf("%d last", p.ID)
+				if p.More {
+					s = fmt.Sprintf("%d more", p.ID)
+				}
+				saw = append(saw, s)
+				return Drop
+			}
+			q := &Queue{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			q.serveRead(r, &readState{}, handle, verdicts)
+			if err := verdicts.endOfRead(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, saw); diff != "" {
+				t.Errorf("handler saw (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.verdicts, rec.messages()); diff != "" {
+				t.Errorf("verdicts (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -185,10 +185,9 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 	r := newBatchReader(rc)
 	r.recv = q.recv
 	var (
-		qp, qpNext queuedPacket
-		p          Packet // reused: handle's argument escapes
-		errCount   int
-		runErr     error
+		rs       readState
+		errCount int
+		runErr   error
 	)
 	for ctx.Err() == nil {
 		if err := r.read(); err != nil {
@@ -209,14 +208,7 @@ func (q *Queue) Run(ctx context.Context, handle func(*Packet) Verdict) error {
 			continue
 		}
 		errCount = 0
-		// One packet of look-ahead tells the handler whether more of this
-		// read follow (Packet.More), so that it may hold its replies.
-		have := r.next(&qp)
-		for have {
-			more := r.next(&qpNext)
-			q.serve(&qp, more, &p, handle, verdicts)
-			qp, have = qpNext, more
-		}
+		q.serveRead(r, &rs, handle, verdicts)
 		if err := verdicts.endOfRead(); err != nil {
 			q.log.Error("setting verdicts failed", "error", err)
 		}
@@ -294,6 +286,31 @@ func (q *Queue) configure(queue uint16, attrs []byte) error {
 				}
 			}
 		}
+	}
+}
+
+// readState is the memory serveRead reuses from one read to the next.
+type readState struct {
+	qp, next queuedPacket
+	p        Packet // handle's argument escapes
+}
+
+// serveRead serves the packets of the read in r, in order. One packet of
+// look-ahead tells the handler whether more of this read follow
+// (Packet.More), so that it may hold its replies until the read's last.
+// Packets too large to read are let through unread (serve) as soon as
+// they are met, ahead of the packet before them, so that the last packet
+// the handler sees is marked as such.
+func (q *Queue) serveRead(r *batchReader, rs *readState, handle func(*Packet) Verdict, verdicts *dropBatch) {
+	have := r.next(&rs.qp)
+	for have {
+		more := r.next(&rs.next)
+		for more && rs.next.Truncated {
+			q.serve(&rs.next, false, &rs.p, handle, verdicts)
+			more = r.next(&rs.next)
+		}
+		q.serve(&rs.qp, more, &rs.p, handle, verdicts)
+		rs.qp, have = rs.next, more
 	}
 }
 

@@ -52,15 +52,15 @@ func (p *raPrompts) entry(index int) *atomic.Int64 {
 func (p *raPrompts) keepOnly(bound map[raKey]bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.last) == 0 {
+		return
+	}
+	indexes := make(map[int]bool, len(bound))
+	for k := range bound {
+		indexes[k.index] = true
+	}
 	for index := range p.last {
-		found := false
-		for k := range bound {
-			if k.index == index {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !indexes[index] {
 			delete(p.last, index)
 		}
 	}

@@ -327,3 +327,16 @@ func TestRASlot(t *testing.T) {
 		}
 	}
 }
+
+// TestPromptRAForgetsUnboundTAPs checks that the prompt advertisements'
+// clocks of TAPs no longer bound are dropped when the RA loop replans.
+func TestPromptRAForgetsUnboundTAPs(t *testing.T) {
+	var p raPrompts
+	for _, index := range []int{3, 4, 5} {
+		p.entry(index).Store(1)
+	}
+	p.keepOnly(map[raKey]bool{{name: "tap4", index: 4}: true})
+	if len(p.last) != 1 || p.last[4] == nil || p.last[4].Load() != 1 {
+		t.Errorf("clocks left for %v, want only TAP index 4's, untouched", p.last)
+	}
+}

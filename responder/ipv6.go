@@ -313,7 +313,7 @@ func v6ClientMAC(p *Packet, claimed net.HardwareAddr, a *binding.Active) net.Har
 }
 
 // v6Send writes frame, a reply of message type replyType to a packet of
-// kind, onto a's TAP.
+// kind, onto a's TAP, or holds it for the end of the read (outbox.go).
 func (r *Responder) v6Send(sc *scratch, a *binding.Active, frame []byte, what string, kind Kind, replyType uint8) Outcome {
 	held, err := r.sendReply(sc, a, frame, heldReply{tap: a.Name, what: what, kind: kind, replyType: replyType})
 	if err != nil {

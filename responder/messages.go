@@ -164,7 +164,8 @@ type LatencySnapshot struct {
 }
 
 // Latency returns the histogram of the time from the handler receiving a
-// packet of kind k to its verdict being decided, reply sent.
+// packet of kind k to its verdict being decided, its reply built and sent
+// or held for the end of the read (outbox.go).
 func (s *Stats) Latency(k Kind) LatencySnapshot {
 	snap := LatencySnapshot{Bounds: append([]time.Duration(nil), latencyBounds[:]...), Counts: make([]uint64, len(latencyBounds)+1)}
 	if k >= numKinds {

@@ -117,7 +117,8 @@ func (r *batchReader) readOnce(fd uintptr) bool {
 }
 
 // recvmmsg takes the datagrams waiting on fd without blocking. The call
-// never waits (MSG_DONTWAIT; the runtime's poller does the waiting), so it
+// never blocks on the socket (MSG_DONTWAIT; the runtime's poller does the
+// waiting), so it
 // is made raw: the scheduler's syscall bookkeeping would wake its monitor
 // thread on every read after an idle spell (see verdict.go).
 func recvmmsg(fd uintptr, msgs []unix.Mmsghdr) (int, error) {

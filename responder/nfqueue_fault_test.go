@@ -305,8 +305,9 @@ func TestQueueReaderFails(t *testing.T) {
 }
 
 // TestQueueShutdownSettlesHeldDrops cancels the queue right after a burst
-// of drops, while their verdicts are held for a batch: Run must settle
-// them before it returns.
+// of drops: every packet the loop took must have its verdict when Run
+// returns (drops are settled at the end of each read, and once more on
+// the way out).
 func TestQueueShutdownSettlesHeldDrops(t *testing.T) {
 	r := newQueueRig(t, 4851, nil)
 	r.start(t)

@@ -15,7 +15,9 @@ import (
 // took 28 % off the CPU per exchange (reads then bring about a dozen
 // packets): one call instead of one per reply, and the VM's reader woken
 // once per batch rather than preempting the daemon after every reply.
-// A reply waits at most for the rest of its read to be handled.
+// A reply waits at most for the rest of its read to be handled (when one
+// goroutine uses the handler, as each queue does; with several, another
+// may write it).
 //
 // A held reply's outcome and reply count are counted when it is written,
 // so a reply the kernel refuses still counts as an error, as an unheld one
@@ -79,9 +81,10 @@ func (o *outbox) unhold() {
 
 // sendHeld writes the held replies and counts them.
 func (r *Responder) sendHeld(o *outbox) {
+	// Emptied whatever happens below, so that no frame is written twice.
+	defer func() { o.frames.n = 0 }()
 	bs, ok := r.sender.(batchSender)
-	if !ok || o.frames.n == 0 {
-		o.frames.n = 0
+	if !ok {
 		return
 	}
 	for from := 0; from < o.frames.n; {
@@ -101,7 +104,6 @@ func (r *Responder) sendHeld(o *outbox) {
 			from++
 		}
 	}
-	o.frames.n = 0
 }
 
 // sendReply writes frame, a reply to the packet being handled, onto a's

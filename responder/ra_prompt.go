@@ -69,7 +69,7 @@ func (p *raPrompts) keepOnly(bound map[raKey]bool) {
 // promptRA sends a's VM an unsolicited Router Advertisement unless one
 // went less than promptRAGap ago, or the VM gets none at all.
 func (r *Responder) promptRA(a *binding.Active, o *Options) {
-	if !o.IPv6 || !a.HasIPv6() || v6Mode(a, o) == ModeNone {
+	if !o.IPv6 || o.RAPeriod <= 0 || !a.HasIPv6() || v6Mode(a, o) == ModeNone {
 		return
 	}
 	e := r.prompts.entry(a.TapIndex)

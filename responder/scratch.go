@@ -27,7 +27,7 @@ type scratch struct {
 
 // acquire returns s for the caller's exclusive use, or a fresh scratch
 // when another goroutine is using s right now. The caller releases it when
-// the reply was sent.
+// the reply was sent or held (outbox.go).
 func (s *scratch) acquire() *scratch {
 	if s.inUse.CompareAndSwap(false, true) {
 		return s

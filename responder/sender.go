@@ -52,9 +52,9 @@ func (s *PacketSender) Send(ifindex int, frame []byte) error {
 	if s.fd < 0 {
 		return fmt.Errorf("responder: send on ifindex %d: %w", ifindex, errSenderClosed)
 	}
-	// MSG_DONTWAIT makes the call return at once, so it is made raw: the
-	// scheduler's syscall bookkeeping would wake its monitor thread on
-	// every reply after an idle spell (see verdict.go).
+	// MSG_DONTWAIT keeps the call from blocking on the socket, so it is
+	// made raw: the scheduler's syscall bookkeeping would wake its monitor
+	// thread on every reply after an idle spell (see verdict.go).
 	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&frame[0])), uintptr(len(frame)),
 		unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&addr)), unix.SizeofSockaddrLinklayer)
 	if errno != 0 {

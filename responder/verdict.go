@@ -81,7 +81,7 @@ func (w *verdictWriter) send(msgType uint16, id uint32, verdict int) error {
 }
 
 // write sends the message once. A netlink message to the kernel is
-// handled in the call and never waits for room, so the raw call (no
+// handled in the call and never blocks on the socket, so the raw call (no
 // scheduler bookkeeping) is safe.
 func (w *verdictWriter) write(fd uintptr) bool {
 	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&w.msg[0])), verdictMsgLen, 0,

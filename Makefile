@@ -122,7 +122,7 @@ e2e: build
 # code the routed setup already runs (real VMs, BGP, netboot) run once, in
 # e2e. E2E_RACE_RUN='.' runs them all.
 RACE_BIN := bin/nfdhcpd-race
-E2E_RACE_RUN ?= ^(TestDHCPv4RealClients|TestBindingLifecycleWhileRunning|TestHostileBindingFiles|TestHostileVM|TestControlPlaneChurn|TestKill9UnderLoad|TestQueueFullFailsOpen|TestSenderErrors|TestFloodDoesNotStarveOtherTAPs|TestRateLimitReload|TestReloadChangesNameservers|TestStatusShowsBindingsAndCounters|TestMetricsMoveWithTraffic|TestUserNobodyKeepsServing|TestIPv6DHCPv6Stateful|TestIPv6DuplicateAddressDetection|TestRoutedSetup|TestAddresses|TestBridgeGuard|TestProfile|TestEventCommand|TestDNSRegistration|TestLeaseActivityStatus)$$
+E2E_RACE_RUN ?= ^(TestDHCPv4RealClients|TestBindingLifecycleWhileRunning|TestHostileBindingFiles|TestHostileVM|TestControlPlaneChurn|TestKill9UnderLoad|TestQueueFullFailsOpen|TestSenderErrors|TestFloodDoesNotStarveOtherTAPs|TestRateLimitReload|TestReloadChangesNameservers|TestStatusShowsBindingsAndCounters|TestMetricsMoveWithTraffic|TestUserNobodyKeepsServing|TestIPv6DHCPv6Stateful|TestIPv6DuplicateAddressDetection|TestIPv6PromptRA|TestRoutedSetup|TestAddresses|TestBridgeGuard|TestProfile|TestEventCommand|TestDNSRegistration|TestLeaseActivityStatus)$$
 e2e-race:
 	CGO_ENABLED=1 $(GO) build -race -o $(RACE_BIN) ./cmd/nfdhcpd
 	NFDHCPD_BIN=$(abspath $(RACE_BIN)) NFDHCPD_E2E_RACE=1 NFDHCPD_VM_CACHE=$(VM_CACHE) CGO_ENABLED=1 \
